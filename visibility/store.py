@@ -1,0 +1,276 @@
+"""The store: one DuckDB file holding inputs, settings and results.
+
+:class:`Store` owns the connection and the schema. The schema carries a version
+number in ``meta``; opening a store of another version is refused with a clear
+message rather than misread. All SQL that touches user values is parameterised.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from .errors import StoreError
+
+#: Bumped whenever the schema changes; :meth:`Store.open` checks it.
+SCHEMA_VERSION = 1
+
+#: Environment variable naming the default store file.
+DB_ENV = "VISIBILITY_DB"
+#: Store file used when neither ``--db`` nor the environment names one.
+DEFAULT_DB = "visibility.duckdb"
+
+#: Codes of the five states of a fix, as stored in ``fix_results.state``.
+STATES = ("no_signal", "in_station", "transit", "on_patch", "off_patch")
+
+SCHEMA = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+
+CREATE TABLE sources (
+    source_id      INTEGER PRIMARY KEY,
+    sha256         VARCHAR NOT NULL UNIQUE,
+    path           VARCHAR NOT NULL,
+    format         VARCHAR NOT NULL,
+    rows_read      BIGINT NOT NULL,
+    rows_accepted  BIGINT NOT NULL,
+    rows_rejected  BIGINT NOT NULL,
+    rows_duplicate BIGINT NOT NULL,
+    notes          VARCHAR,
+    ingested_at    TIMESTAMPTZ NOT NULL
+);
+
+-- Unique on (officer_id, ts): ingest enforces it (an index would slow bulk loads).
+CREATE TABLE pings (
+    officer_id VARCHAR NOT NULL,
+    ts         TIMESTAMPTZ NOT NULL,
+    lat        DOUBLE NOT NULL,
+    lon        DOUBLE NOT NULL,
+    accuracy_m DOUBLE,
+    source_id  INTEGER NOT NULL
+);
+
+CREATE TABLE rejects (
+    source_id INTEGER NOT NULL,
+    line      BIGINT NOT NULL,
+    reason    VARCHAR NOT NULL,
+    raw       VARCHAR NOT NULL
+);
+
+CREATE TABLE wards (
+    ward_code    VARCHAR PRIMARY KEY,
+    ward_name    VARCHAR NOT NULL,
+    borough_code VARCHAR NOT NULL,
+    borough_name VARCHAR NOT NULL,
+    geometry     BLOB NOT NULL,
+    area_m2      DOUBLE NOT NULL,
+    repaired     BOOLEAN NOT NULL
+);
+
+CREATE TABLE ward_cells (
+    cell      UBIGINT NOT NULL,
+    ward_code VARCHAR NOT NULL,
+    interior  BOOLEAN NOT NULL
+);
+
+CREATE TABLE stations (
+    station_id VARCHAR PRIMARY KEY,
+    name       VARCHAR NOT NULL,
+    geometry   BLOB NOT NULL,
+    radius_m   DOUBLE
+);
+
+CREATE TABLE officers (
+    officer_id VARCHAR PRIMARY KEY,
+    team       VARCHAR NOT NULL,
+    role       VARCHAR
+);
+
+CREATE TABLE officer_wards (
+    officer_id VARCHAR NOT NULL,
+    ward_code  VARCHAR NOT NULL
+);
+
+CREATE TABLE shifts (
+    shift_id   BIGINT PRIMARY KEY,
+    officer_id VARCHAR NOT NULL,
+    start_ts   TIMESTAMPTZ NOT NULL,
+    end_ts     TIMESTAMPTZ NOT NULL,
+    kind       VARCHAR NOT NULL,
+    reason     VARCHAR
+);
+
+CREATE TABLE analyses (
+    run_id        INTEGER PRIMARY KEY,
+    started_at    TIMESTAMPTZ NOT NULL,
+    from_ts       TIMESTAMPTZ,
+    to_ts         TIMESTAMPTZ,
+    policy        VARCHAR NOT NULL,
+    policy_digest VARCHAR NOT NULL,
+    version       VARCHAR NOT NULL,
+    n_shifts      BIGINT NOT NULL,
+    n_fixes       BIGINT NOT NULL
+);
+
+CREATE TABLE shift_results (
+    shift_id      BIGINT PRIMARY KEY,
+    officer_id    VARCHAR NOT NULL,
+    shift_start   TIMESTAMPTZ NOT NULL,
+    shift_end     TIMESTAMPTZ NOT NULL,
+    kind          VARCHAR NOT NULL,
+    duration_us   BIGINT NOT NULL,
+    on_patch_us   BIGINT NOT NULL,
+    off_patch_us  BIGINT NOT NULL,
+    in_station_us BIGINT NOT NULL,
+    transit_us    BIGINT NOT NULL,
+    no_signal_us  BIGINT NOT NULL,
+    n_fixes       BIGINT NOT NULL,
+    n_unreliable  BIGINT NOT NULL,
+    run_id        INTEGER NOT NULL
+);
+
+-- One row per fix inside a shift: its state and the time it owns.
+CREATE TABLE fix_results (
+    shift_id   BIGINT NOT NULL,
+    officer_id VARCHAR NOT NULL,
+    ts         TIMESTAMPTZ NOT NULL,
+    state      UTINYINT NOT NULL,
+    quality    UTINYINT NOT NULL,
+    ward_code  VARCHAR,
+    cell       UBIGINT NOT NULL,
+    speed_kmh  FLOAT NOT NULL,
+    own_from   TIMESTAMPTZ NOT NULL,
+    own_to     TIMESTAMPTZ NOT NULL
+);
+
+-- On-patch officer time per ward, H3 cell and UTC hour (local hour-of-week in queries).
+CREATE TABLE presence (
+    shift_id    BIGINT NOT NULL,
+    ward_code   VARCHAR NOT NULL,
+    cell        UBIGINT NOT NULL,
+    hour_utc    TIMESTAMPTZ NOT NULL,
+    on_patch_us BIGINT NOT NULL
+);
+
+CREATE VIEW states AS
+SELECT * FROM (VALUES (0, 'no_signal'), (1, 'in_station'), (2, 'transit'),
+                      (3, 'on_patch'), (4, 'off_patch')) AS t(state, name);
+"""
+
+
+def default_db_path() -> Path:
+    """The store named by ``$VISIBILITY_DB``, else ``visibility.duckdb`` here."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+class Store:
+    """An open store file. Use :meth:`open` or :meth:`create`, and close it (or use ``with``)."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection):
+        self.path = path
+        self.con = con
+
+    # -- opening ---------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path) -> "Store":
+        """Create a new, empty store; an existing file is an error."""
+        path = Path(path)
+        if path.exists():
+            raise StoreError(f"{path} already exists; use it as it is, or choose another --db path")
+        if path.parent and not path.parent.exists():
+            raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+        con = _connect(path)
+        try:
+            con.execute("BEGIN")
+            con.execute(SCHEMA)
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            con.execute("COMMIT")
+        except Exception:
+            con.close()
+            path.unlink(missing_ok=True)
+            raise
+        _owner_only(path)
+        return cls(path, con)
+
+    @classmethod
+    def open(cls, path: str | Path, create: bool = False, read_only: bool = False) -> "Store":
+        """Open an existing store (or create it when ``create`` is true)."""
+        path = Path(path)
+        if not path.exists():
+            if create:
+                return cls.create(path)
+            raise StoreError(f"no store at {path}; create one with: visibility init --db {path}")
+        con = _connect(path, read_only=read_only)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        except duckdb.Error:
+            con.close()
+            raise StoreError(f"{path} is a DuckDB file but not a visibility store") from None
+        version = int(row[0][0]) if row else None
+        if version != SCHEMA_VERSION:
+            con.close()
+            raise StoreError(
+                f"{path} has store schema version {version}; this visibility reads version "
+                f"{SCHEMA_VERSION}"
+            )
+        return cls(path, con)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- helpers -----------------------------------------------------------
+    @contextmanager
+    def transaction(self):
+        """Run a block atomically: all of its writes land, or none do."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def count(self, table: str) -> int:
+        if table not in _TABLES:
+            raise ValueError(f"unknown table {table}")
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables, for status lines."""
+        return {t: self.count(t) for t in _TABLES}
+
+
+_TABLES = (
+    "sources", "pings", "rejects", "wards", "ward_cells", "stations", "officers",
+    "officer_wards", "shifts", "analyses", "shift_results", "fix_results", "presence",
+)
+
+
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        message = str(exc).splitlines()[0]
+        if "lock" in message.lower():
+            raise StoreError(f"the store {path} is in use by another process") from None
+        raise StoreError(f"cannot open the store {path}: {message}") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open the store {path}: {str(exc).splitlines()[0]}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
