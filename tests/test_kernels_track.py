@@ -1,0 +1,190 @@
+"""The track pass: hand-computed tracks, the time identity, and the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from builders import S, make_track, offset, run_one
+from reference import shift_reference
+from visibility.errors import KernelInputError
+from visibility.kernels import track_pass
+from visibility.kernels.track import IN_STATION, NO_SIGNAL, OFF_PATCH, ON_PATCH, TRANSIT
+
+
+def seconds(out):
+    return out["totals_us"][0] / S
+
+
+# -- ownership -----------------------------------------------------------------------
+def test_ownership_midpoints_and_caps_at_shift_edges():
+    # Shift 0-600 s; standing fixes at 100, 130, 160 s; max gap 120 s (half 60 s).
+    out = run_one(make_track([100, 130, 160]), 0, 600)
+    assert list(out["own_from_us"] // S) == [40, 115, 145]
+    assert list(out["own_to_us"] // S) == [115, 145, 220]
+    assert seconds(out)[ON_PATCH] == 180
+    assert seconds(out)[NO_SIGNAL] == 420
+
+
+def test_ownership_at_a_gap_longer_than_max_gap():
+    out = run_one(make_track([0, 300]), 0, 600)
+    assert list(out["own_from_us"] // S) == [0, 240]
+    assert list(out["own_to_us"] // S) == [60, 360]
+    assert seconds(out)[ON_PATCH] == 180
+    assert seconds(out)[NO_SIGNAL] == 420
+
+
+def test_ownership_at_a_gap_shorter_than_max_gap_meets_in_the_middle():
+    out = run_one(make_track([0, 100]), 0, 100.5)
+    assert list(out["own_from_us"] // S) == [0, 50]
+    assert list(out["own_to_us"]) == [50 * S, int(100.5 * S)]
+
+
+def test_first_fix_owns_back_to_the_shift_start_only_within_half_the_gap():
+    out = run_one(make_track([30, 45]), 0, 60)
+    assert out["own_from_us"][0] == 0  # 30 s back, within 60 s
+    out = run_one(make_track([90, 105]), 0, 120)
+    assert out["own_from_us"][0] == 30 * S
+    assert seconds(out)[NO_SIGNAL] == 30
+
+
+def test_last_fix_is_cut_at_the_shift_end():
+    out = run_one(make_track([0, 15, 599]), 0, 600)
+    assert out["own_to_us"][-1] == 600 * S
+
+
+def test_state_change_splits_time_at_the_midpoint():
+    track = make_track([0, 20], on_patch=[True, False])
+    out = run_one(track, 0, 40)
+    assert list(out["state"]) == [ON_PATCH, OFF_PATCH]
+    assert seconds(out)[ON_PATCH] == 10
+    assert seconds(out)[OFF_PATCH] == 30
+
+
+def test_shift_with_no_fixes_is_all_no_signal():
+    out = track_pass(np.array([0, 0]), np.array([0]), np.array([3600 * S]),
+                     np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0),
+                     np.empty(0, bool), np.empty(0, bool), max_gap_s=120, spike_speed_kmh=200,
+                     accuracy_limit_m=100, transit_speed_kmh=25, speed_window=1)
+    assert seconds(out)[NO_SIGNAL] == 3600
+
+
+# -- states and their priority ---------------------------------------------------------
+def test_walking_is_on_patch_and_driving_is_transit():
+    walk = run_one(make_track(range(0, 300, 15), east_m_per_s=1.4), 0, 300)
+    assert set(walk["state"]) == {ON_PATCH}
+    assert walk["speed_kmh"][5] == pytest.approx(1.4 * 3.6, rel=1e-3)
+    drive = run_one(make_track(range(0, 300, 15), east_m_per_s=10.0), 0, 300)
+    assert set(drive["state"]) == {TRANSIT}
+
+
+def test_priority_no_signal_then_station_then_transit_then_patch():
+    times = list(range(0, 150, 15))
+    n = len(times)
+    fast = make_track(times, east_m_per_s=10.0, in_station=[True] * n)
+    assert set(run_one(fast, 0, 150)["state"]) == {IN_STATION}
+    poor = make_track(times, east_m_per_s=10.0, in_station=[True] * n, acc=[150.0] * n)
+    out = run_one(poor, 0, 150)
+    assert set(out["state"]) == {NO_SIGNAL}
+    assert set(out["quality"]) == {1}
+    assert seconds(out)[NO_SIGNAL] == 150
+
+
+def test_accuracy_exactly_at_the_limit_is_reliable():
+    out = run_one(make_track([0, 15], acc=[100.0, 100.0]), 0, 30)
+    assert set(out["quality"]) == {0}
+
+
+def test_a_spike_is_no_signal_and_does_not_make_its_neighbours_transit():
+    track = make_track(range(0, 150, 15))
+    track["lat"][4], track["lon"][4] = offset(51.5, -0.1, north_m=10_000)
+    out = run_one(track, 0, 150)
+    assert out["quality"][4] == 2
+    assert out["state"][4] == NO_SIGNAL
+    assert set(np.delete(out["state"], 4)) == {ON_PATCH}
+    assert seconds(out)[NO_SIGNAL] == 15
+
+
+def test_speed_is_not_smoothed_across_a_long_gap():
+    track = make_track([0, 15, 500, 515])
+    track["lat"][2:], track["lon"][2:] = offset(51.5, -0.1, north_m=3000)  # 3 km in 485 s: 22 km/h
+    out = run_one(track, 0, 600, transit_speed_kmh=5)
+    assert list(out["speed_kmh"]) == [0, 0, 0, 0]
+
+
+# -- invariants and the reference ------------------------------------------------------
+@st.composite
+def shifts(draw):
+    """A shift with a random track: gaps, jitter, stops, spikes and poor fixes."""
+    duration = draw(st.integers(60, 4 * 3600))
+    n = draw(st.integers(0, 80))
+    offsets = sorted(set(draw(st.lists(st.integers(0, duration * S - 1), min_size=n, max_size=n))))
+    lat0, lon0 = 51.5, -0.1
+    fixes = []
+    for t in offsets:
+        north = draw(st.floats(-3000, 3000))
+        east = draw(st.floats(-3000, 3000))
+        lat, lon = offset(lat0, lon0, north, east)
+        fixes.append({
+            "t": t, "lat": lat, "lon": lon,
+            "acc": draw(st.one_of(st.none(), st.floats(0, 300))),
+            "in_station": draw(st.booleans()), "on_patch": draw(st.booleans()),
+        })
+    return duration * S, fixes
+
+
+def _arrays(fixes):
+    return (np.array([f["t"] for f in fixes], np.int64), np.array([f["lat"] for f in fixes]),
+            np.array([f["lon"] for f in fixes]),
+            np.array([np.nan if f["acc"] is None else f["acc"] for f in fixes]),
+            np.array([f["in_station"] for f in fixes], bool),
+            np.array([f["on_patch"] for f in fixes], bool))
+
+
+@settings(max_examples=200, deadline=None)
+@given(shifts(), st.sampled_from([60.0, 120.0, 300.0]), st.integers(1, 3))
+def test_states_add_up_to_the_shift_and_match_the_reference(shift, max_gap, window):
+    end, fixes = shift
+    t, lat, lon, acc, station, patch = _arrays(fixes)
+    out = track_pass(np.array([0, len(fixes)]), np.array([0]), np.array([end]), t, lat, lon,
+                     acc, station, patch, max_gap_s=max_gap, spike_speed_kmh=200,
+                     accuracy_limit_m=100, transit_speed_kmh=25, speed_window=window)
+    assert out["totals_us"][0].sum() == end
+    assert np.all(out["own_to_us"] >= out["own_from_us"])
+    assert np.all(out["own_from_us"][1:] >= out["own_to_us"][:-1])
+    expected, totals = shift_reference(0, end, fixes, max_gap_s=max_gap, speed_window=window)
+    assert list(out["totals_us"][0]) == totals
+    assert [int(s) for s in out["state"]] == [e[0] for e in expected]
+    assert list(out["own_from_us"]) == [e[2] for e in expected]
+    assert list(out["own_to_us"]) == [e[3] for e in expected]
+
+
+def test_many_shifts_in_one_call_are_independent():
+    a = make_track([0, 15, 30])
+    b = make_track([10, 20], on_patch=[False, False])
+    cat = {k: np.concatenate([a[k], b[k] + (1000 * S if k == "t_us" else 0)]) for k in a}
+    out = track_pass(np.array([0, 3, 5]), np.array([0, 1000 * S]), np.array([60 * S, 1100 * S]),
+                     cat["t_us"], cat["lat"], cat["lon"], cat["acc"], cat["in_station"],
+                     cat["on_patch"], max_gap_s=120, spike_speed_kmh=200, accuracy_limit_m=100,
+                     transit_speed_kmh=25, speed_window=1)
+    assert list(out["totals_us"].sum(axis=1)) == [60 * S, 100 * S]
+    assert out["totals_us"][1][OFF_PATCH] == 80 * S  # 1000-1015 s and 1015-1080 s
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(seg=np.array([0, 5])), "seg must run"),
+    (dict(t_us=np.array([0, 0, 10]) * S), "strictly increase"),
+    (dict(t_us=np.array([0, 10, 700]) * S), "inside its shift"),
+    (dict(end_us=np.array([0])), "end after"),
+])
+def test_wrapper_rejects_bad_input(change, message):
+    track = make_track([0, 10, 20])
+    args = dict(seg=np.array([0, 3]), start_us=np.array([0]), end_us=np.array([600 * S]),
+                t_us=track["t_us"], lat=track["lat"], lon=track["lon"], acc=track["acc"],
+                in_station=track["in_station"], on_patch=track["on_patch"])
+    args.update(change)
+    with pytest.raises(KernelInputError, match=message):
+        track_pass(**args, max_gap_s=120, spike_speed_kmh=200, accuracy_limit_m=100,
+                   transit_speed_kmh=25, speed_window=1)

@@ -1,0 +1,184 @@
+"""The per-fix track pass: reliability, speed, state and owned time.
+
+Fixes arrive sorted by shift, then time, with ``seg`` offsets marking where each
+shift's fixes start. Each shift is independent, so the parallel kernel gives
+each shift to one thread, which writes only that shift's slice of the outputs.
+
+Times are int64 microseconds, so owned time adds up exactly: for every shift
+the five state totals sum to the shift's duration.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from ..errors import KernelInputError
+from ._jit import jit, pjit
+
+NO_SIGNAL, IN_STATION, TRANSIT, ON_PATCH, OFF_PATCH = 0, 1, 2, 3, 4
+N_STATES = 5
+#: quality codes: why a fix is unreliable (0 = reliable).
+Q_OK, Q_ACCURACY, Q_SPIKE = 0, 1, 2
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@jit
+def haversine_m(lat1, lon1, lat2, lon2):
+    """Great-circle distance in metres between two points in degrees."""
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp * 0.5) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl * 0.5) ** 2
+    return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+@jit
+def _shift_pass(lo, hi, start_us, end_us, t, lat, lon, acc, in_station, on_patch,
+                half_gap_us, max_gap_us, spike_mps, acc_limit, transit_mps, window,
+                state, quality, speed_kmh, own_from, own_to, totals, n_bad):
+    """One shift: fixes ``lo:hi`` and its totals row."""
+    n = hi - lo
+    # 1. reliability: poor accuracy, then spikes (too fast from and to both neighbours).
+    for i in range(lo, hi):
+        quality[i] = Q_OK
+        if acc[i] > acc_limit:  # NaN (no accuracy given) compares false
+            quality[i] = Q_ACCURACY
+    for i in range(lo + 1, hi - 1):
+        dt_in = (t[i] - t[i - 1]) * 1e-6
+        dt_out = (t[i + 1] - t[i]) * 1e-6
+        v_in = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i]) / dt_in
+        v_out = haversine_m(lat[i], lon[i], lat[i + 1], lon[i + 1]) / dt_out
+        if v_in > spike_mps and v_out > spike_mps:
+            quality[i] = Q_SPIKE
+    # 2. speed: path length over up to `window` reliable neighbours each side,
+    #    never across a gap longer than max_gap.
+    rel = np.empty(n, np.int64)
+    m = 0
+    for i in range(lo, hi):
+        speed_kmh[i] = 0.0
+        if quality[i] == Q_OK:
+            rel[m] = i
+            m += 1
+    for k in range(m):
+        a = k
+        while a > 0 and k - a < window and t[rel[a]] - t[rel[a - 1]] <= max_gap_us:
+            a -= 1
+        b = k
+        while b < m - 1 and b - k < window and t[rel[b + 1]] - t[rel[b]] <= max_gap_us:
+            b += 1
+        if b > a:
+            dist = 0.0
+            for j in range(a, b):
+                dist += haversine_m(lat[rel[j]], lon[rel[j]], lat[rel[j + 1]], lon[rel[j + 1]])
+            speed_kmh[rel[k]] = dist / ((t[rel[b]] - t[rel[a]]) * 1e-6) * 3.6
+    # 3. state, first match wins; 4. owned time, each side capped at max_gap/2.
+    owned = 0
+    for i in range(lo, hi):
+        if quality[i] != Q_OK:
+            s = NO_SIGNAL
+            n_bad[0] += 1
+        elif in_station[i]:
+            s = IN_STATION
+        elif speed_kmh[i] / 3.6 > transit_mps:
+            s = TRANSIT
+        elif on_patch[i]:
+            s = ON_PATCH
+        else:
+            s = OFF_PATCH
+        state[i] = s
+        if i == lo:
+            left = start_us
+        else:
+            left = t[i - 1] + (t[i] - t[i - 1]) // 2
+        if i == hi - 1:
+            right = end_us
+        else:
+            right = t[i] + (t[i + 1] - t[i]) // 2
+        left = max(left, t[i] - half_gap_us, start_us)
+        right = min(right, t[i] + half_gap_us, end_us)
+        if right < left:
+            right = left
+        own_from[i] = left
+        own_to[i] = right
+        totals[s] += right - left
+        owned += right - left
+    totals[NO_SIGNAL] += (end_us - start_us) - owned
+
+
+@pjit
+def _track_pass(seg, start_us, end_us, t, lat, lon, acc, in_station, on_patch,
+                half_gap_us, max_gap_us, spike_mps, acc_limit, transit_mps, window,
+                state, quality, speed_kmh, own_from, own_to, totals, n_bad):
+    for s in prange(len(seg) - 1):
+        _shift_pass(seg[s], seg[s + 1], start_us[s], end_us[s], t, lat, lon, acc,
+                    in_station, on_patch, half_gap_us, max_gap_us, spike_mps, acc_limit,
+                    transit_mps, window, state, quality, speed_kmh, own_from, own_to,
+                    totals[s], n_bad[s:s + 1])
+
+
+def track_pass(seg, start_us, end_us, t_us, lat, lon, acc, in_station, on_patch, *,
+               max_gap_s, spike_speed_kmh, accuracy_limit_m, transit_speed_kmh, speed_window):
+    """Run the track pass over shifts; return per-fix and per-shift arrays.
+
+    ``seg`` (int64, length shifts + 1) gives each shift's fix range; fixes are
+    sorted by time within a shift and lie in ``[start_us, end_us)``. ``acc`` is
+    NaN where unknown. Returns a dict with per-fix ``state``, ``quality``,
+    ``speed_kmh``, ``own_from_us``, ``own_to_us`` and per-shift ``totals_us``
+    (shifts x 5, in state order) and ``n_unreliable``.
+    """
+    seg = _as(seg, np.int64, "seg")
+    start_us = _as(start_us, np.int64, "start_us")
+    end_us = _as(end_us, np.int64, "end_us")
+    t_us = _as(t_us, np.int64, "t_us")
+    lat = _as(lat, np.float64, "lat")
+    lon = _as(lon, np.float64, "lon")
+    acc = _as(acc, np.float64, "acc")
+    in_station = _as(in_station, np.bool_, "in_station")
+    on_patch = _as(on_patch, np.bool_, "on_patch")
+    n = len(t_us)
+    n_shift = len(seg) - 1
+    if n_shift < 0 or seg[0] != 0 or seg[-1] != n or np.any(np.diff(seg) < 0):
+        raise KernelInputError("seg must run from 0 to the number of fixes, never decreasing")
+    if len(start_us) != n_shift or len(end_us) != n_shift:
+        raise KernelInputError("start_us and end_us need one value per shift")
+    for name, arr in (("lat", lat), ("lon", lon), ("acc", acc), ("in_station", in_station),
+                      ("on_patch", on_patch)):
+        if len(arr) != n:
+            raise KernelInputError(f"{name} has {len(arr)} values for {n} fixes")
+    if np.any(end_us <= start_us):
+        raise KernelInputError("every shift must end after it starts")
+    if n:
+        shift_of = np.repeat(np.arange(n_shift), np.diff(seg))
+        if np.any(t_us < start_us[shift_of]) or np.any(t_us >= end_us[shift_of]):
+            raise KernelInputError("every fix must lie inside its shift")
+        same = shift_of[1:] == shift_of[:-1]
+        if np.any(np.diff(t_us)[same] <= 0):
+            raise KernelInputError("fix times must strictly increase within a shift")
+    max_gap_us = int(round(max_gap_s * 1e6))
+    out = {
+        "state": np.empty(n, np.uint8),
+        "quality": np.empty(n, np.uint8),
+        "speed_kmh": np.empty(n, np.float32),
+        "own_from_us": np.empty(n, np.int64),
+        "own_to_us": np.empty(n, np.int64),
+        "totals_us": np.zeros((n_shift, N_STATES), np.int64),
+        "n_unreliable": np.zeros(n_shift, np.int64),
+    }
+    _track_pass(seg, start_us, end_us, t_us, lat, lon, acc, in_station, on_patch,
+                max_gap_us // 2, max_gap_us, spike_speed_kmh / 3.6, float(accuracy_limit_m),
+                transit_speed_kmh / 3.6, int(speed_window),
+                out["state"], out["quality"], out["speed_kmh"], out["own_from_us"],
+                out["own_to_us"], out["totals_us"], out["n_unreliable"])
+    return out
+
+
+def _as(arr, dtype, name):
+    a = np.asarray(arr)
+    if a.ndim != 1:
+        raise KernelInputError(f"{name} must be one-dimensional")
+    return np.ascontiguousarray(a, dtype=dtype)
