@@ -1,0 +1,107 @@
+"""Ward location: the H3 index plus exact tests agree with brute-force shapely."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from builders import TWO_WARDS, write_wards
+from conftest import shared_path
+from visibility.boundaries import load_wards, stored_wards
+from visibility.kernels import latlng_to_cells
+from visibility.locate import NO_WARD, StationIndex, WardIndex
+from visibility.store import Store
+
+
+def brute_force(geoms, lat, lon):
+    """The first ward (in code order) whose closed polygon holds each point."""
+    out = np.full(len(lat), NO_WARD, np.int32)
+    for w in range(len(geoms) - 1, -1, -1):  # last wins, so iterate backwards
+        shapely.prepare(geoms[w])
+        out[shapely.intersects_xy(geoms[w], lon, lat)] = w
+    return out
+
+
+def points_near_edges(geoms, n, rng, spread_deg=3e-4):
+    """Points on and near ward boundaries: vertices, points along edges, small offsets."""
+    rings = shapely.get_coordinates(shapely.boundary(np.asarray(geoms, dtype=object)))
+    pick = rings[rng.integers(0, len(rings), n)]
+    nxt = rings[np.minimum(rng.integers(0, len(rings), n) , len(rings) - 1)]
+    kind = rng.integers(0, 3, n)
+    pts = pick.copy()
+    along = kind == 1
+    pts[along] = pick[along] + (nxt[along] - pick[along]) * rng.random((along.sum(), 1)) * 1e-3
+    jitter = kind == 2
+    pts[jitter] = pick[jitter] + rng.normal(0, spread_deg, (jitter.sum(), 2))
+    return pts[:, 1], pts[:, 0]
+
+
+@pytest.fixture(scope="module")
+def london(tmp_path_factory):
+    folder = shared_path("london_wards_2013")
+    files = sorted(folder.glob("*.geojson"))
+    path = tmp_path_factory.mktemp("london") / "london.duckdb"
+    with Store.create(path) as store:
+        load_wards(store, files, "WD13CD", "WD13NM", borough_code="LDN", borough_name="London")
+        yield store
+
+
+def test_every_fix_gets_the_brute_force_ward_on_real_london_wards(london):
+    index = WardIndex.from_store(london)
+    assert len(index.codes) == 649
+    rng = np.random.default_rng(7)
+    lat_e, lon_e = points_near_edges(index.geoms, 60_000, rng)
+    minx, miny, maxx, maxy = shapely.total_bounds(index.geoms)
+    lat_r = rng.uniform(miny - 0.02, maxy + 0.02, 40_000)
+    lon_r = rng.uniform(minx - 0.02, maxx + 0.02, 40_000)
+    lat, lon = np.concatenate([lat_e, lat_r]), np.concatenate([lon_e, lon_r])
+    got = index.locate(lat, lon)
+    want = brute_force(index.geoms, lat, lon)
+    mismatch = np.flatnonzero(got != want)
+    assert len(mismatch) == 0, (f"{len(mismatch)} mismatches, e.g. lat={lat[mismatch[0]]!r} "
+                                f"lon={lon[mismatch[0]]!r} got {got[mismatch[0]]} want {want[mismatch[0]]}")
+    assert (want == NO_WARD).any() and (want != NO_WARD).sum() > 50_000
+
+
+def test_interior_cells_lie_wholly_inside_their_ward(london):
+    from visibility.boundaries import cell_polygons
+
+    rows = london.con.execute(
+        "SELECT c.cell, c.ward_code FROM ward_cells c WHERE interior USING SAMPLE 2000 ROWS"
+    ).fetchall()
+    wards = stored_wards(london).set_index("ward_code")
+    polys = cell_polygons(np.array([r[0] for r in rows], np.uint64))
+    for (cell, code), poly in zip(rows, polys):
+        assert wards.geometry[code].contains(poly), (cell, code)
+
+
+def test_points_on_a_shared_edge_belong_to_the_lower_code(tmp_path):
+    with Store.create(tmp_path / "e.duckdb") as store:
+        load_wards(store, [write_wards(tmp_path / "w.geojson", TWO_WARDS)], "code", "name",
+                   borough_code="B", borough_name="B")
+        index = WardIndex.from_store(store)
+    lat = np.linspace(51.5001, 51.5099, 50)
+    lon = np.full(50, -0.10 + 0.01)  # the edge between W1 (west) and W2 (east)
+    got = index.locate(lat, lon)
+    assert set(index.codes[got]) == {"W1"}
+    east = index.locate(lat, lon + 1e-9)
+    assert set(index.codes[east]) == {"W2"}
+
+
+def test_cells_come_from_the_index_resolution(tmp_path):
+    with Store.create(tmp_path / "e.duckdb") as store:
+        load_wards(store, [write_wards(tmp_path / "w.geojson", TWO_WARDS)], "code", "name",
+                   borough_code="B", borough_name="B", h3_resolution=9)
+        index = WardIndex.from_store(store)
+    assert index.resolution == 9
+    lat, lon = np.array([51.505]), np.array([-0.095])
+    assert index.locate(lat, lon, latlng_to_cells(lat, lon, 9))[0] == 0
+
+
+def test_station_geofences_points_and_polygons():
+    poly = shapely.Polygon([(-0.1, 51.5), (-0.099, 51.5), (-0.099, 51.501), (-0.1, 51.501)])
+    stations = StationIndex(np.array([51.51]), np.array([-0.12]), np.array([50.0]), [poly])
+    lat = np.array([51.51, 51.51 + 45 / 111_195, 51.51 + 55 / 111_195, 51.5005, 51.6])
+    lon = np.array([-0.12, -0.12, -0.12, -0.0995, -0.1])
+    assert list(stations.contains(lat, lon)) == [True, True, False, True, False]
