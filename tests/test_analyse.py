@@ -1,0 +1,116 @@
+"""Analyse over real stores: the time identity, clock changes, presence, re-runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import tiny_world, write_wards, TWO_WARDS
+from visibility.analyse import analyse
+from visibility.boundaries import load_stations, load_wards
+from visibility.errors import StoreError
+from visibility.ingest import ingest_file
+from visibility.policy import Policy
+from visibility.roster import load_roster
+from visibility.store import Store
+from visibility.summary import summarise
+
+
+def build(tmp_path, world=None):
+    world = world or tiny_world(tmp_path)
+    store = Store.create(tmp_path / "a.duckdb")
+    load_wards(store, [world["wards"]], "code", "name", borough_code_field="bcode",
+               borough_name_field="bname")
+    load_stations(store, world["stations"])
+    load_roster(store, world["officers"], world["shifts"])
+    ingest_file(store, world["fixes"])
+    return store
+
+
+def test_tiny_world_breakdown(tmp_path):
+    with build(tmp_path) as store:
+        report = analyse(store)
+        assert (report.shifts, report.fixes) == (1, 240)
+        rec = summarise(store, "officer-shift").records()[0]
+    assert rec["duty_s"] == 3600
+    total = sum(rec[k] for k in ("on_patch_s", "off_patch_s", "in_station_s", "transit_s",
+                                 "no_signal_s"))
+    assert total == 3600
+    # 30 minutes walking in W1, then a jump east and 30 minutes standing in W2.
+    assert 1770 <= rec["on_patch_s"] <= 1800
+    assert 1770 <= rec["off_patch_s"] <= 1800
+    assert rec["visible_share"] == pytest.approx(rec["on_patch_s"] / 3600)
+    assert rec["meets_line"] is False
+
+
+def test_presence_reconciles_with_shift_totals_and_reanalysis_replaces(tmp_path):
+    with build(tmp_path) as store:
+        analyse(store)
+        analyse(store)
+        assert store.count("shift_results") == 1
+        assert store.count("fix_results") == 240
+        on_patch = store.con.execute("SELECT on_patch_us FROM shift_results").fetchall()[0][0]
+        presence = store.con.execute("SELECT sum(on_patch_us) FROM presence").fetchall()[0][0]
+        assert presence == on_patch
+        hours = store.con.execute("SELECT DISTINCT hour_utc::VARCHAR FROM presence").fetchall()
+        assert hours == [("2026-11-16 08:00:00+00",)]
+
+
+def test_shift_without_fixes_is_all_no_signal(tmp_path):
+    world = tiny_world(tmp_path)
+    world["shifts"].write_text("officer_id,start,end,kind\n"
+                               "O1,2026-11-17T08:00:00Z,2026-11-17T16:00:00Z,neighbourhood\n")
+    with build(tmp_path, world) as store:
+        report = analyse(store)
+        assert report.shifts_without_fixes == 1
+        rec = summarise(store, "officer-shift").records()[0]
+    assert rec["no_signal_s"] == 8 * 3600 and rec["visible_share"] == 0
+
+
+@pytest.mark.parametrize("start, end, hours, day", [
+    ("2026-10-24 23:00", "2026-10-25 07:00", 9, "2026-10-24"),  # clocks go back: 9 real hours
+    ("2026-03-28 23:00", "2026-03-29 07:00", 7, "2026-03-28"),  # clocks go forward: 7
+])
+def test_shifts_across_a_clock_change(tmp_path, start, end, hours, day):
+    from datetime import date
+
+    world = tiny_world(tmp_path)
+    world["shifts"].write_text(f"officer_id,start,end,kind\nO1,{start},{end},neighbourhood\n")
+    with build(tmp_path, world) as store:
+        report = analyse(store, Policy(), date.fromisoformat(day), date.fromisoformat(day))
+        assert report.shifts == 1
+        rec = summarise(store, "officer-shift").records()[0]
+    assert rec["duty_s"] == hours * 3600
+    assert rec["no_signal_s"] == hours * 3600
+
+
+def test_date_range_selects_shifts_by_local_start_day(tmp_path):
+    from datetime import date
+
+    with build(tmp_path) as store:
+        with pytest.raises(StoreError, match="no shifts start between 2026-11-17 and 2026-11-18"):
+            analyse(store, Policy(), date(2026, 11, 17), date(2026, 11, 18))
+        with pytest.raises(StoreError, match="before"):
+            analyse(store, Policy(), date(2026, 11, 17), date(2026, 11, 16))
+        assert analyse(store, Policy(), date(2026, 11, 16), date(2026, 11, 16)).shifts == 1
+
+
+def test_policy_changes_the_answer(tmp_path):
+    with build(tmp_path) as store:
+        analyse(store, Policy())
+        base = summarise(store, "officer-shift").records()[0]
+        analyse(store, Policy(accuracy_limit_m=4))  # every fix reports 5 m: all unreliable
+        strict = summarise(store, "officer-shift").records()[0]
+    assert base["no_signal_s"] == 0
+    assert strict["no_signal_s"] == 3600
+
+
+def test_analyse_needs_wards_and_shifts(tmp_path):
+    with Store.create(tmp_path / "e.duckdb") as store:
+        with pytest.raises(StoreError, match="no wards are loaded"):
+            analyse(store)
+        load_wards(store, [write_wards(tmp_path / "w.geojson", TWO_WARDS)], "code", "name",
+                   borough_code="B", borough_name="B")
+        with pytest.raises(StoreError, match="no shifts are loaded"):
+            analyse(store)
+        with pytest.raises(StoreError, match="nothing has been analysed"):
+            summarise(store)

@@ -1,0 +1,294 @@
+"""Analyse: from stored fixes and the roster to per-fix states and per-shift totals.
+
+For the shifts that start in a date range, fixes stream out of DuckDB as Arrow
+batches ordered by shift and time. Each batch is located (H3 cell, ward,
+station) and passed through the track kernel, then written back through Arrow:
+``fix_results`` (one row per fix), ``shift_results`` (one row per shift, with
+the seconds of each state) and ``presence`` (on-patch time per ward, cell and
+hour). Re-analysing a range replaces its results; the whole run is one
+transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+
+from . import __version__
+from .boundaries import rebuild_ward_cells
+from .errors import StoreError
+from .kernels import latlng_to_cells, track_pass
+from .locate import NO_WARD, StationIndex, WardIndex
+from .policy import Policy
+from .store import Store
+
+#: Fixes per Arrow batch streamed from the store.
+BATCH_ROWS = 1 << 20
+
+
+@dataclass
+class AnalyseReport:
+    run_id: int
+    shifts: int
+    shifts_without_fixes: int
+    fixes: int
+    unreliable: int
+    from_ts: datetime | None
+    to_ts: datetime | None
+    policy_digest: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "run_id": self.run_id, "shifts": self.shifts,
+            "shifts_without_fixes": self.shifts_without_fixes, "fixes": self.fixes,
+            "unreliable": self.unreliable,
+            "from": self.from_ts.isoformat() if self.from_ts else None,
+            "to": self.to_ts.isoformat() if self.to_ts else None,
+            "policy_digest": self.policy_digest, "notes": list(self.notes),
+        }
+
+
+def local_range(date_from: date | None, date_to: date | None, tz: str):
+    """UTC instants bounding local days ``date_from`` to ``date_to`` inclusive."""
+    zone = ZoneInfo(tz)
+    lo = datetime.combine(date_from, time(0), zone) if date_from else None
+    hi = datetime.combine(date_to + timedelta(days=1), time(0), zone) if date_to else None
+    if lo and hi and hi <= lo:
+        raise StoreError(f"--to {date_to} is before --from {date_from}")
+    return lo, hi
+
+
+def _range_sql(lo, hi) -> tuple[str, list]:
+    clauses, params = ["true"], []
+    if lo is not None:
+        clauses.append("start_ts >= ?")
+        params.append(lo)
+    if hi is not None:
+        clauses.append("start_ts < ?")
+        params.append(hi)
+    return " AND ".join(clauses), params
+
+
+def analyse(store: Store, policy: Policy | None = None, date_from: date | None = None,
+            date_to: date | None = None,
+            progress: Callable[[int], None] | None = None) -> AnalyseReport:
+    """Analyse every shift starting on local days ``date_from`` to ``date_to`` (inclusive)."""
+    policy = policy or Policy()
+    con = store.con
+    if not con.execute("SELECT count(*) FROM wards").fetchall()[0][0]:
+        raise StoreError("no wards are loaded; load them first with: visibility boundaries load")
+    if not con.execute("SELECT count(*) FROM shifts").fetchall()[0][0]:
+        raise StoreError("no shifts are loaded; load the roster first with: visibility roster load")
+    lo, hi = local_range(date_from, date_to, policy.timezone)
+    where, params = _range_sql(lo, hi)
+    shifts = con.execute(
+        f"""SELECT s.shift_id, s.officer_id, epoch_us(s.start_ts), epoch_us(s.end_ts), s.kind
+            FROM shifts s WHERE {where} ORDER BY s.shift_id""", params
+    ).fetchall()
+    if not shifts:
+        span = f"between {date_from or 'the start'} and {date_to or 'the end'}"
+        raise StoreError(f"no shifts start {span}")
+    notes = []
+    res_row = con.execute("SELECT value FROM meta WHERE key = 'h3_resolution'").fetchall()
+    if not res_row or int(res_row[0][0]) != policy.h3_resolution:
+        with store.transaction():
+            rebuild_ward_cells(store, policy.h3_resolution)
+        notes.append(f"ward cells rebuilt at H3 resolution {policy.h3_resolution}")
+    if not con.execute("SELECT count(*) FROM pings").fetchall()[0][0]:
+        notes.append("the store holds no fixes: every shift is all no_signal")
+
+    wards = WardIndex.from_store(store)
+    stations = StationIndex.from_store(store, policy.station_radius_m)
+    ctx = _Context.build(con, shifts, wards)
+
+    reader_con = con.cursor()
+    reader = reader_con.sql(
+        f"""SELECT s.shift_id, epoch_us(p.ts) AS t, p.lat, p.lon,
+                   coalesce(p.accuracy_m, 'NaN'::DOUBLE) AS acc
+            FROM (SELECT * FROM shifts s WHERE {where}) s
+            JOIN pings p ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
+            ORDER BY s.shift_id, p.ts""", params=params
+    ).to_arrow_reader(BATCH_ROWS)
+
+    totals = np.zeros((len(shifts), 5), np.int64)
+    n_bad = np.zeros(len(shifts), np.int64)
+    n_fix = np.zeros(len(shifts), np.int64)
+    with store.transaction():
+        for table in ("fix_results", "presence", "shift_results"):
+            con.execute(
+                f"DELETE FROM {table} WHERE shift_id IN (SELECT shift_id FROM shifts s WHERE {where})",
+                params)
+        done = 0
+        for batch in _whole_shifts(reader):
+            _process(con, batch, ctx, wards, stations, policy, totals, n_bad, n_fix)
+            done += batch.num_rows
+            if progress:
+                progress(batch.num_rows)
+        reader_con.close()
+        run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM analyses").fetchall()[0][0]
+        _write_shift_results(con, ctx, totals, n_bad, n_fix, run_id)
+        _write_presence(con, where, params)
+        con.execute(
+            "INSERT INTO analyses VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, lo, hi, policy.to_json(), policy.digest, __version__, len(shifts), done],
+        )
+    return AnalyseReport(
+        run_id=run_id, shifts=len(shifts), shifts_without_fixes=int((n_fix == 0).sum()),
+        fixes=done, unreliable=int(n_bad.sum()), from_ts=lo, to_ts=hi,
+        policy_digest=policy.digest, notes=notes)
+
+
+@dataclass
+class _Context:
+    """The selected shifts as arrays, and which wards each officer may patrol."""
+
+    shift_id: np.ndarray
+    officer_idx: np.ndarray
+    start_us: np.ndarray
+    end_us: np.ndarray
+    kind: list
+    officer_ids: np.ndarray
+    allowed: np.ndarray  # sorted keys officer_idx * n_wards + ward_idx
+    n_wards: int
+
+    @classmethod
+    def build(cls, con, shifts, wards: WardIndex) -> "_Context":
+        officer_ids, officer_idx = np.unique(np.array([s[1] for s in shifts], dtype=object),
+                                             return_inverse=True)
+        pairs = con.execute("SELECT officer_id, ward_code FROM officer_wards").fetchall()
+        o_pos = {o: i for i, o in enumerate(officer_ids)}
+        w_pos = {w: i for i, w in enumerate(wards.codes)}
+        n_wards = max(len(wards.codes), 1)
+        keys = sorted({o_pos[o] * n_wards + w_pos[w] for o, w in pairs if o in o_pos and w in w_pos})
+        return cls(
+            shift_id=np.array([s[0] for s in shifts], np.int64),
+            officer_idx=officer_idx.astype(np.int64),
+            start_us=np.array([s[2] for s in shifts], np.int64),
+            end_us=np.array([s[3] for s in shifts], np.int64),
+            kind=[s[4] for s in shifts],
+            officer_ids=officer_ids,
+            allowed=np.array(keys, np.int64),
+            n_wards=n_wards,
+        )
+
+
+def _whole_shifts(reader):
+    """Re-cut Arrow batches so that no shift is split across two of them."""
+    carry = None
+    for batch in reader:
+        if batch.num_rows == 0:
+            continue
+        table = pa.Table.from_batches([batch])
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+        ids = table.column("shift_id").to_numpy()
+        last = ids[-1]
+        cut = int(np.searchsorted(ids, last, side="left"))
+        if cut > 0:
+            yield table.slice(0, cut)
+        carry = table.slice(cut)
+    if carry is not None and carry.num_rows:
+        yield carry
+
+
+def _process(con, batch: pa.Table, ctx: _Context, wards: WardIndex, stations: StationIndex,
+             policy: Policy, totals, n_bad, n_fix) -> None:
+    ids = batch.column("shift_id").to_numpy()
+    t = batch.column("t").to_numpy()
+    lat = batch.column("lat").to_numpy()
+    lon = batch.column("lon").to_numpy()
+    acc = batch.column("acc").to_numpy()
+    bounds = np.flatnonzero(np.diff(ids)) + 1
+    seg = np.concatenate([[0], bounds, [len(ids)]]).astype(np.int64)
+    pos = np.searchsorted(ctx.shift_id, ids[seg[:-1]])
+    officer_of_fix = np.repeat(ctx.officer_idx[pos], np.diff(seg))
+
+    cells = latlng_to_cells(lat, lon, wards.resolution)
+    ward = wards.locate(lat, lon, cells)
+    keys = officer_of_fix * ctx.n_wards + ward
+    on_patch = (ward != NO_WARD) & np.isin(keys, ctx.allowed)
+    in_station = stations.contains(lat, lon)
+    out = track_pass(seg, ctx.start_us[pos], ctx.end_us[pos], t, lat, lon, acc, in_station,
+                     on_patch, max_gap_s=policy.max_gap_s, spike_speed_kmh=policy.spike_speed_kmh,
+                     accuracy_limit_m=policy.accuracy_limit_m,
+                     transit_speed_kmh=policy.transit_speed_kmh, speed_window=policy.speed_window)
+    totals[pos] += out["totals_us"]
+    n_bad[pos] += out["n_unreliable"]
+    n_fix[pos] += np.diff(seg)
+
+    ward_codes = pa.array(list(wards.codes) if len(wards.codes) else [], pa.string())
+    ward_arr = pa.DictionaryArray.from_arrays(
+        pa.array(ward, pa.int32(), mask=ward == NO_WARD), ward_codes)
+    officer_arr = pa.DictionaryArray.from_arrays(
+        pa.array(officer_of_fix.astype(np.int32)), pa.array(list(ctx.officer_ids), pa.string()))
+    ts_type = pa.timestamp("us", tz="UTC")
+    table = pa.table({
+        "shift_id": ids,
+        "officer_id": officer_arr,
+        "ts": pa.array(t, ts_type),
+        "state": out["state"],
+        "quality": out["quality"],
+        "ward_code": ward_arr,
+        "cell": cells,
+        "speed_kmh": out["speed_kmh"],
+        "own_from": pa.array(out["own_from_us"], ts_type),
+        "own_to": pa.array(out["own_to_us"], ts_type),
+    })
+    con.register("_fix_batch", table)
+    con.execute("INSERT INTO fix_results SELECT * FROM _fix_batch")
+    con.unregister("_fix_batch")
+
+
+def _write_shift_results(con, ctx: _Context, totals, n_bad, n_fix, run_id: int) -> None:
+    ts_type = pa.timestamp("us", tz="UTC")
+    table = pa.table({
+        "shift_id": ctx.shift_id,
+        "officer_id": pa.array(list(ctx.officer_ids[ctx.officer_idx]), pa.string()),
+        "shift_start": pa.array(ctx.start_us, ts_type),
+        "shift_end": pa.array(ctx.end_us, ts_type),
+        "kind": pa.array(ctx.kind, pa.string()),
+        "duration_us": ctx.end_us - ctx.start_us,
+        "on_patch_us": totals[:, 3],
+        "off_patch_us": totals[:, 4],
+        "in_station_us": totals[:, 1],
+        "transit_us": totals[:, 2],
+        "no_signal_us": totals[:, 0] + np.where(n_fix == 0, ctx.end_us - ctx.start_us, 0),
+        "n_fixes": n_fix,
+        "n_unreliable": n_bad,
+        "run_id": np.full(len(ctx.shift_id), run_id, np.int32),
+    })
+    con.register("_shift_batch", table)
+    con.execute("INSERT INTO shift_results SELECT * FROM _shift_batch")
+    con.unregister("_shift_batch")
+
+
+def _write_presence(con, where: str, params: list) -> None:
+    """On-patch time per ward, cell and UTC hour, each fix's interval split at the hour."""
+    con.execute(
+        f"""
+        INSERT INTO presence
+        WITH f AS (
+            SELECT shift_id, ward_code, cell, own_from, own_to,
+                   date_trunc('hour', own_from) + INTERVAL 1 HOUR AS next_hour
+            FROM fix_results
+            WHERE state = 3 AND shift_id IN (SELECT shift_id FROM shifts s WHERE {where})
+        ), parts AS (
+            SELECT shift_id, ward_code, cell, next_hour - INTERVAL 1 HOUR AS hour_utc,
+                   epoch_us(least(own_to, next_hour)) - epoch_us(own_from) AS us
+            FROM f
+            UNION ALL
+            SELECT shift_id, ward_code, cell, next_hour, epoch_us(own_to) - epoch_us(next_hour)
+            FROM f WHERE own_to > next_hour
+        )
+        SELECT shift_id, ward_code, cell, hour_utc, sum(us)::BIGINT
+        FROM parts WHERE us > 0
+        GROUP BY shift_id, ward_code, cell, hour_utc
+        """,
+        params,
+    )
