@@ -1,0 +1,44 @@
+"""``visibility demo``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import main
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False), default="visibility-demo",
+              show_default=True, help="Folder for the demo store and summaries.")
+def demo(folder):
+    """Run the whole pipeline on the shipped sample borough.
+
+    Builds a store, loads the sample wards, stations, roster and a week of
+    tracks, analyses the week and writes a coverage summary (CSV and HTML).
+
+    \b
+    Example:
+      visibility demo --dir /tmp/demo
+    """
+    from ..demo import run_demo
+    from .summary import render_table
+
+    with click.progressbar(length=1, label="analysing the sample week",
+                           file=sys.stderr) as bar:
+        result = run_demo(folder, progress=lambda n: None)
+        bar.update(1)
+    for r in result.ingests:
+        click.echo(f"ingested {r.path}: read {r.rows_read}, accepted {r.accepted}, "
+                   f"rejected {r.rejected}, duplicate {r.duplicate}")
+    click.echo("")
+    click.echo(render_table(result.borough), nl=False)
+    click.echo("")
+    click.echo(render_table(result.wards), nl=False)
+    click.echo("")
+    click.echo(f"store:             {result.store}")
+    click.echo(f"ward summary:      {result.summary_csv}")
+    click.echo(f"officer-shifts:    {result.shifts_csv}")
+    click.echo(f"summary page:      {result.summary_html}")
+    click.echo(f"explore further:   visibility summary --db {result.store} --by team")

@@ -1,0 +1,37 @@
+"""Plain HTML pages rendered with jinja2 (every value from the data is escaped)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .store import Store
+from .summary import Summary
+
+
+def _env():
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("visibility", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]))
+    env.filters["pct"] = lambda v: "" if v is None else f"{v:.1%}"
+    env.filters["hours"] = lambda s: "" if s is None else f"{s / 3600:.1f}"
+    return env
+
+
+def write_summary_page(path: str | Path, store: Store, borough: Summary, wards: Summary,
+                       title: str) -> Path:
+    """A short coverage summary: borough headline and one row per ward."""
+    sources = store.con.execute(
+        "SELECT path, sha256, rows_read, rows_accepted, rows_rejected, rows_duplicate "
+        "FROM sources ORDER BY source_id"
+    ).fetchall()
+    html = _env().get_template("summary.html.j2").render(
+        title=title, boroughs=borough.records(), wards=wards.records(),
+        line=wards.pledge_line, sources=sources, version=__version__,
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    path = Path(path)
+    path.write_text(html, encoding="utf-8")
+    return path
