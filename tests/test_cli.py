@@ -150,3 +150,11 @@ def test_bad_policy_file_is_one_line(tmp_path):
     policy.write_text("[track]\nmax_gap_s = -5\n")
     result = run("analyse", "--policy", policy, db=db)
     assert result.output == "Error: policy max_gap_s: -5.0 must be more than 0 and at most 3600\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_is_in_the_readme(command):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "visibility " + " ".join(command) in readme

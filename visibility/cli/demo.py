@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from . import main
+from .options import LazyProgress
+
+#: Roughly how many fixes the sample week holds (for the progress bar only).
+SAMPLE_FIXES = 260_000
 
 
 @main.command()
@@ -25,10 +27,9 @@ def demo(folder):
     from ..demo import run_demo
     from .summary import render_table
 
-    with click.progressbar(length=1, label="analysing the sample week",
-                           file=sys.stderr) as bar:
-        result = run_demo(folder, progress=lambda n: None)
-        bar.update(1)
+    click.echo(f"building the demo store in {folder} ...", err=True)
+    with LazyProgress(SAMPLE_FIXES, "analysing the sample week") as progress:
+        result = run_demo(folder, progress=progress)
     for r in result.ingests:
         click.echo(f"ingested {r.path}: read {r.rows_read}, accepted {r.accepted}, "
                    f"rejected {r.rejected}, duplicate {r.duplicate}")
