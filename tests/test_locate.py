@@ -105,3 +105,32 @@ def test_station_geofences_points_and_polygons():
     lat = np.array([51.51, 51.51 + 45 / 111_195, 51.51 + 55 / 111_195, 51.5005, 51.6])
     lon = np.array([-0.12, -0.12, -0.12, -0.0995, -0.1])
     assert list(stations.contains(lat, lon)) == [True, True, False, True, False]
+
+
+def test_within_radius_matches_haversine_near_the_circle():
+    from reference import haversine_m
+    from visibility.kernels import within_radius
+
+    rng = np.random.default_rng(3)
+    plat, plon = np.array([51.5, 60.0, -33.9]), np.array([-0.1, 5.3, 151.2])
+    radius = np.array([50.0, 120.0, 10.0])
+    k = rng.integers(0, 3, 20_000)
+    lat = plat[k] + rng.normal(0, radius[k] / 111_000, len(k))
+    lon = plon[k] + rng.normal(0, radius[k] / 60_000, len(k))
+    got = within_radius(lat, lon, plat, plon, radius)
+    want = [any(haversine_m(a, b, c, d) <= r for c, d, r in zip(plat, plon, radius))
+            for a, b in zip(lat, lon)]
+    assert got.tolist() == want
+    assert 0 < got.sum() < len(got)
+
+
+def test_polygon_stations_grow_by_the_margin_in_metres():
+    from visibility.locate import grow_m
+
+    poly = shapely.box(-0.1, 51.5, -0.0995, 51.5003)
+    grown = grow_m(poly, 20.0)
+    stations = StationIndex(np.empty(0), np.empty(0), np.empty(0), [grown])
+    north_edge = 51.5003
+    lat = np.array([north_edge + 15 / 111_195, north_edge + 25 / 111_195])
+    lon = np.array([-0.09975, -0.09975])
+    assert list(stations.contains(lat, lon)) == [True, False]

@@ -104,7 +104,7 @@ def analyse(store: Store, policy: Policy | None = None, date_from: date | None =
         notes.append("the store holds no fixes: every shift is all no_signal")
 
     wards = WardIndex.from_store(store)
-    stations = StationIndex.from_store(store, policy.station_radius_m)
+    stations = StationIndex.from_store(store, policy.station_radius_m, policy.station_margin_m)
     ctx = _Context.build(con, shifts, wards)
 
     reader_con = con.cursor()

@@ -115,6 +115,22 @@ def points_in_wards(lat, lon, cell_pos, cand_ptr, cand_ward, geoms) -> np.ndarra
     return out
 
 
+def grow_m(geom, margin_m: float):
+    """A lon/lat polygon grown by ``margin_m`` metres (buffered in a local equidistant projection)."""
+    if margin_m <= 0:
+        return geom
+    import shapely
+    from pyproj import Transformer
+
+    centre = geom.centroid
+    local = f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m"
+    forward = Transformer.from_crs("EPSG:4326", local, always_xy=True)
+    back = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
+    grown = shapely.buffer(shapely.transform(geom, lambda xy: np.column_stack(
+        forward.transform(xy[:, 0], xy[:, 1]))), margin_m)
+    return shapely.transform(grown, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
+
+
 @dataclass
 class StationIndex:
     """Station geofences: points with a radius, and polygons."""
@@ -125,7 +141,8 @@ class StationIndex:
     polygons: list
 
     @classmethod
-    def from_store(cls, store: Store, default_radius_m: float) -> "StationIndex":
+    def from_store(cls, store: Store, default_radius_m: float,
+                   margin_m: float = 0.0) -> "StationIndex":
         import shapely
 
         lats, lons, radii, polys = [], [], [], []
@@ -136,7 +153,7 @@ class StationIndex:
                 lons.append(geom.x)
                 radii.append(default_radius_m if radius is None else radius)
             else:
-                polys.append(geom)
+                polys.append(grow_m(geom, margin_m))
         return cls(np.array(lats, float), np.array(lons, float), np.array(radii, float), polys)
 
     def contains(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

@@ -34,6 +34,8 @@ class Policy:
     accuracy_limit_m: float = 100.0
     #: Geofence radius of a station given as a point.
     station_radius_m: float = 50.0
+    #: Polygon stations are grown by this much, to absorb GPS error indoors.
+    station_margin_m: float = 20.0
     #: Smoothed speed above which a fix counts as transit (in a vehicle).
     transit_speed_kmh: float = 25.0
     #: Reliable neighbours on each side used to smooth the speed of a fix.
@@ -54,6 +56,7 @@ class Policy:
             "spike_speed_kmh": self.spike_speed_kmh > 0,
             "accuracy_limit_m": self.accuracy_limit_m > 0,
             "station_radius_m": self.station_radius_m >= 0,
+            "station_margin_m": self.station_margin_m >= 0,
             "transit_speed_kmh": self.transit_speed_kmh > 0,
             "speed_window": 1 <= self.speed_window <= 10,
             "pledge_line": 0 < self.pledge_line <= 1,
@@ -66,7 +69,7 @@ class Policy:
         }
         for key, ok in checks.items():
             if not ok:
-                rule = limits.get(key, "positive" if key != "station_radius_m" else "0 or more")
+                rule = limits.get(key, "0 or more" if key.startswith("station_") else "positive")
                 raise PolicyError(f"policy {key}: {getattr(self, key)!r} must be {rule}")
 
     # ------------------------------------------------------------------

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import prange
 
 from ._jit import pjit
-from .track import haversine_m
+from .track import EARTH_RADIUS_M, haversine_m
+
+#: Metres per degree of latitude on the mean sphere, and a safety factor for the pre-filter.
+_M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
+_SLACK = 1.01
 
 
 @pjit
 def _within_radius(lat, lon, plat, plon, radius, out):
+    n_pts = len(plat)
+    dlat = np.empty(n_pts)
+    dlon = np.empty(n_pts)
+    for j in range(n_pts):
+        dlat[j] = radius[j] / _M_PER_DEG * _SLACK
+        dlon[j] = dlat[j] / max(math.cos(math.radians(abs(plat[j]) + dlat[j])), 1e-6)
     for i in prange(len(lat)):
-        for j in range(len(plat)):
+        for j in range(n_pts):
+            # Cheap box test first; the haversine only for points near the circle.
+            if abs(lat[i] - plat[j]) > dlat[j]:
+                continue
+            if abs(lon[i] - plon[j]) > dlon[j]:
+                continue
             if haversine_m(lat[i], lon[i], plat[j], plon[j]) <= radius[j]:
                 out[i] = True
                 break
