@@ -188,3 +188,39 @@ def test_wrapper_rejects_bad_input(change, message):
     with pytest.raises(KernelInputError, match=message):
         track_pass(**args, max_gap_s=120, spike_speed_kmh=200, accuracy_limit_m=100,
                    transit_speed_kmh=25, speed_window=1)
+
+
+SUBPROCESS = """
+import json, numpy as np
+from visibility.kernels import track_pass, latlng_to_cells
+rng = np.random.default_rng(5)
+n = 400
+t = np.cumsum(rng.integers(1, 18_000_000, n)).astype(np.int64)
+lat = 51.5 + np.cumsum(rng.normal(0, 2e-4, n)); lon = -0.1 + np.cumsum(rng.normal(0, 3e-4, n))
+acc = rng.uniform(0, 150, n)
+out = track_pass(np.array([0, 150, n]), np.array([0, t[150]]), np.array([t[149] + 1, t[-1] + 1]),
+                 t, lat, lon, acc, rng.random(n) < 0.1, rng.random(n) < 0.6, max_gap_s=120,
+                 spike_speed_kmh=200, accuracy_limit_m=100, transit_speed_kmh=25, speed_window=2)
+cells = latlng_to_cells(lat, lon, 10)
+print(json.dumps({"totals": out["totals_us"].tolist(), "state": out["state"].tolist(),
+                  "cells": [int(c) for c in cells]}))
+"""
+
+
+@pytest.mark.parametrize("env", [{"NUMBA_NUM_THREADS": "1"}, {"NUMBA_DISABLE_JIT": "1"}],
+                         ids=["one-thread", "no-jit"])
+def test_kernels_agree_with_one_thread_and_without_jit(env):
+    """Cached parallel code must survive a change of thread count; NUMBA_DISABLE_JIT runs the Python."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def run(extra):
+        result = subprocess.run([sys.executable, "-W", "error", "-c", SUBPROCESS],
+                                env={**os.environ, **extra}, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert run(env) == run({"NUMBA_NUM_THREADS": "2"})
