@@ -160,6 +160,8 @@ def test_parquet_with_typed_columns(store, tmp_path):
     ("a,b,c\n1,2,3\n", ColumnError, "no column for officer"),
     (HEADER + "O1,2026-11-16T08:00:00Z,530000,180000,5\nO1,2026-11-16T08:00:15Z,530010,180010,5\n",
      CoordinateError, "projected metres"),
+    (HEADER + "O1,Nov 16 2026 8am,51.5,-0.1,5\nO1,Nov 16 2026 9am,51.5,-0.1,5\n",
+     InputFileError, "2 of 2 times in column 'timestamp' cannot be read \\(e.g. 'Nov 16 2026 8am'\\)"),
 ])
 def test_unusable_files_are_one_clear_error_and_change_nothing(store, tmp_path, text, error, message):
     path = write(tmp_path, text)
@@ -214,8 +216,10 @@ def test_reconciliation_identity_holds_for_messy_files(tmp_path_factory, rows):
     with Store.create(tmp / "s.duckdb") as store:
         try:
             report = ingest_file(store, path)
-        except CoordinateError:
-            assert store.count("pings") == 0
+        except (CoordinateError, InputFileError) as exc:
+            # Whole-file refusals: mostly projected or unreadable values. Nothing lands.
+            assert "cannot be read" in str(exc) or isinstance(exc, CoordinateError)
+            assert store.count("pings") == 0 and store.count("rejects") == 0
             return
         assert report.rows_read == len(rows)
         assert reconciles(store, report)

@@ -134,6 +134,7 @@ def ingest_file(store: Store, path: str | Path, options: IngestOptions | None = 
         with store.transaction():
             structural = _stage(con, path, fmt, options, report)
             _validate(con, options, report)
+            _check_times(con, path, report.columns[C.TIME])
             _check_coordinates(con, path)
             _reconcile(con, report, structural)
     finally:
@@ -312,6 +313,20 @@ def _validate(con, options: IngestOptions, report: IngestReport) -> None:
 
 
 # -- whole-file coordinate checks ---------------------------------------------------
+def _check_times(con, path: Path, column: str) -> None:
+    """A file whose times mostly cannot be read is refused whole, with an example."""
+    total, bad, example = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE reason = 'bad_time'), "
+        "any_value(time_text) FILTER (WHERE reason = 'bad_time') FROM _staged"
+    ).fetchall()[0]
+    if total and bad > total / 2:
+        raise InputFileError(
+            f"{path}: {bad} of {total} times in column {column!r} cannot be read "
+            f"(e.g. {example!r}); use ISO 8601 (2026-11-16T08:00:00Z), UK day-first "
+            "(16/11/2026 08:00:00) or epoch seconds, or name another column with --time-col"
+        )
+
+
 def _check_coordinates(con, path: Path) -> None:
     row = con.execute(
         """
