@@ -100,19 +100,23 @@ def analyse(store: Store, policy: Policy | None = None, date_from: date | None =
         with store.transaction():
             rebuild_ward_cells(store, policy.h3_resolution)
         notes.append(f"ward cells rebuilt at H3 resolution {policy.h3_resolution}")
-    if not con.execute("SELECT count(*) FROM pings").fetchall()[0][0]:
+    if not con.execute("SELECT (SELECT count(*) FROM pings) + (SELECT count(*) FROM device_pings)"
+                       ).fetchall()[0][0]:
         notes.append("the store holds no fixes: every shift is all no_signal")
 
     wards = WardIndex.from_store(store)
     stations = StationIndex.from_store(store, policy.station_radius_m, policy.station_margin_m)
     ctx = _Context.build(con, shifts, wards)
 
+    fixes, qualify = _fixes_sql(con)
     reader_con = con.cursor()
     reader = reader_con.sql(
         f"""SELECT s.shift_id, epoch_us(p.ts) AS t, p.lat, p.lon,
                    coalesce(p.accuracy_m, 'NaN'::DOUBLE) AS acc
             FROM (SELECT * FROM shifts s WHERE {where}) s
-            JOIN pings p ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
+            JOIN {fixes} p
+              ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
+            {qualify}
             ORDER BY s.shift_id, p.ts""", params=params
     ).to_arrow_reader(BATCH_ROWS)
 
@@ -142,6 +146,24 @@ def analyse(store: Store, policy: Policy | None = None, date_from: date | None =
         run_id=run_id, shifts=len(shifts), shifts_without_fixes=int((n_fix == 0).sum()),
         fixes=done, unreliable=int(n_bad.sum()), from_ts=lo, to_ts=hi,
         policy_digest=policy.digest, notes=notes)
+
+
+def _fixes_sql(con) -> tuple[str, str]:
+    """Officers' fixes (a relation and a QUALIFY clause for the shift join).
+
+    Their own fixes, plus device fixes mapped through the assignments. When two
+    give a fix for the same shift and instant, the officer-keyed one stands (of
+    two devices, the first in device order), so times stay unique in a shift.
+    """
+    if not con.execute("SELECT count(*) FROM device_assignments").fetchall()[0][0]:
+        return "pings", ""
+    union = """(
+        SELECT officer_id, ts, lat, lon, accuracy_m, 0 AS rank, '' AS device_id FROM pings
+        UNION ALL
+        SELECT a.officer_id, d.ts, d.lat, d.lon, d.accuracy_m, 1, d.device_id
+        FROM device_pings d JOIN device_assignments a
+          ON d.device_id = a.device_id AND d.ts >= a.from_ts AND d.ts < a.to_ts)"""
+    return union, "QUALIFY row_number() OVER (PARTITION BY s.shift_id, p.ts ORDER BY p.rank, p.device_id) = 1"
 
 
 @dataclass

@@ -38,6 +38,7 @@ CREATE TABLE sources (
     rows_accepted  BIGINT NOT NULL,
     rows_rejected  BIGINT NOT NULL,
     rows_duplicate BIGINT NOT NULL,
+    rows_unassigned BIGINT NOT NULL,
     notes          VARCHAR,
     ingested_at    TIMESTAMPTZ NOT NULL
 );
@@ -50,6 +51,24 @@ CREATE TABLE pings (
     lon        DOUBLE NOT NULL,
     accuracy_m DOUBLE,
     source_id  INTEGER NOT NULL
+);
+
+-- Fixes keyed by device (radio, phone, vehicle box), unique on (device_id, ts);
+-- device_assignments map them to officers by time when the analysis runs.
+CREATE TABLE device_pings (
+    device_id  VARCHAR NOT NULL,
+    ts         TIMESTAMPTZ NOT NULL,
+    lat        DOUBLE NOT NULL,
+    lon        DOUBLE NOT NULL,
+    accuracy_m DOUBLE,
+    source_id  INTEGER NOT NULL
+);
+
+CREATE TABLE device_assignments (
+    device_id  VARCHAR NOT NULL,
+    officer_id VARCHAR NOT NULL,
+    from_ts    TIMESTAMPTZ NOT NULL,
+    to_ts      TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE rejects (
@@ -250,8 +269,9 @@ class Store:
 
 
 _TABLES = (
-    "sources", "pings", "rejects", "wards", "ward_cells", "stations", "officers",
-    "officer_wards", "shifts", "analyses", "shift_results", "fix_results", "presence",
+    "sources", "pings", "device_pings", "device_assignments", "rejects", "wards", "ward_cells",
+    "stations", "officers", "officer_wards", "shifts", "analyses", "shift_results",
+    "fix_results", "presence",
 )
 
 
@@ -266,6 +286,7 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise StoreError(f"cannot open the store {path}: {str(exc).splitlines()[0]}") from None
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -71,6 +71,8 @@ _TABLE_COLUMNS = {
 
 def render_table(result) -> str:
     """A plain-text table for people: shares as percentages, the line as words."""
+    from ..tables import clean
+
     cols = _TABLE_COLUMNS[result.by]
     header = [c.replace("_", " ") for c in cols]
     lines = []
@@ -83,7 +85,7 @@ def render_table(result) -> str:
             elif c == "meets_line":
                 cells.append("meets" if v else "BELOW")
             else:
-                cells.append(_clean(v))
+                cells.append(clean(v))
         lines.append(cells)
     widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
               for i, h in enumerate(header)]
@@ -93,8 +95,3 @@ def render_table(result) -> str:
     out.append(f"pledge line: {result.pledge_line:.0%} of duty time visibly on patch")
     return "\n".join(out) + "\n"
 
-
-def _clean(value) -> str:
-    """Show names literally but never let control characters reach the terminal."""
-    text = str(value)
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
