@@ -64,7 +64,7 @@ def local_range(date_from: date | None, date_to: date | None, tz: str):
     return lo, hi
 
 
-def _range_sql(lo, hi) -> tuple[str, list]:
+def _range_sql(lo, hi, officers: list[str] | None = None) -> tuple[str, list]:
     clauses, params = ["true"], []
     if lo is not None:
         clauses.append("start_ts >= ?")
@@ -72,21 +72,39 @@ def _range_sql(lo, hi) -> tuple[str, list]:
     if hi is not None:
         clauses.append("start_ts < ?")
         params.append(hi)
+    if officers is not None:
+        clauses.append("list_contains(?, officer_id)")
+        params.append(list(officers))
     return " AND ".join(clauses), params
 
 
-def analyse(store: Store, policy: Policy | None = None, date_from: date | None = None,
-            date_to: date | None = None,
-            progress: Callable[[int], None] | None = None) -> AnalyseReport:
-    """Analyse every shift starting on local days ``date_from`` to ``date_to`` (inclusive)."""
-    policy = policy or Policy()
+@dataclass
+class Scope:
+    """The shifts a pass covers, and what locating their fixes needs."""
+
+    where: str
+    params: list
+    lo: datetime | None
+    hi: datetime | None
+    ctx: "_Context"
+    wards: WardIndex
+    notes: list[str]
+
+    @property
+    def n_shifts(self) -> int:
+        return len(self.ctx.shift_id)
+
+
+def open_scope(store: Store, policy: Policy, date_from: date | None = None,
+               date_to: date | None = None, officers: list[str] | None = None) -> Scope:
+    """Select the shifts starting on local days ``date_from``..``date_to`` (of ``officers``)."""
     con = store.con
     if not con.execute("SELECT count(*) FROM wards").fetchall()[0][0]:
         raise StoreError("no wards are loaded; load them first with: visibility boundaries load")
     if not con.execute("SELECT count(*) FROM shifts").fetchall()[0][0]:
         raise StoreError("no shifts are loaded; load the roster first with: visibility roster load")
     lo, hi = local_range(date_from, date_to, policy.timezone)
-    where, params = _range_sql(lo, hi)
+    where, params = _range_sql(lo, hi, officers)
     shifts = con.execute(
         f"""SELECT s.shift_id, s.officer_id, epoch_us(s.start_ts), epoch_us(s.end_ts), s.kind
             FROM shifts s WHERE {where} ORDER BY s.shift_id""", params
@@ -100,51 +118,134 @@ def analyse(store: Store, policy: Policy | None = None, date_from: date | None =
         with store.transaction():
             rebuild_ward_cells(store, policy.h3_resolution)
         notes.append(f"ward cells rebuilt at H3 resolution {policy.h3_resolution}")
+    wards = WardIndex.from_store(store)
+    return Scope(where, params, lo, hi, _Context.build(con, shifts, wards), wards, notes)
+
+
+@dataclass
+class Fixes:
+    """Whole shifts' fixes, sorted by shift then time, as arrays."""
+
+    shift_id: np.ndarray
+    t: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    acc: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> "Fixes":
+        return cls(*(table.column(c).to_numpy() for c in ("shift_id", "t", "lat", "lon", "acc")))
+
+    @classmethod
+    def concat(cls, parts: list["Fixes"]) -> "Fixes":
+        if not parts:
+            return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0),
+                       np.empty(0))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("shift_id", "t", "lat", "lon", "acc")))
+
+    def take(self, mask: np.ndarray) -> "Fixes":
+        return Fixes(self.shift_id[mask], self.t[mask], self.lat[mask], self.lon[mask], self.acc[mask])
+
+    def segments(self, ctx: "_Context") -> tuple[np.ndarray, np.ndarray]:
+        """(seg offsets, position of each segment's shift in the scope)."""
+        bounds = np.flatnonzero(np.diff(self.shift_id)) + 1
+        seg = np.concatenate([[0], bounds, [len(self.shift_id)]]).astype(np.int64)
+        if len(self.shift_id) == 0:
+            return np.zeros(1, np.int64), np.empty(0, np.int64)
+        return seg, np.searchsorted(ctx.shift_id, self.shift_id[seg[:-1]])
+
+
+def stream_fixes(store: Store, scope: Scope):
+    """Fixes of the scope's shifts from the store, in Arrow batches cut at shift edges."""
+    fixes, qualify = _fixes_sql(store.con)
+    reader_con = store.con.cursor()
+    try:
+        reader = reader_con.sql(
+            f"""SELECT s.shift_id, epoch_us(p.ts) AS t, p.lat, p.lon,
+                       coalesce(p.accuracy_m, 'NaN'::DOUBLE) AS acc
+                FROM (SELECT * FROM shifts s WHERE {scope.where}) s
+                JOIN {fixes} p
+                  ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
+                {qualify}
+                ORDER BY s.shift_id, p.ts""", params=scope.params
+        ).to_arrow_reader(BATCH_ROWS)
+        for table in _whole_shifts(reader):
+            yield Fixes.from_table(table)
+    finally:
+        reader_con.close()
+
+
+def locate(fixes: Fixes, scope: Scope) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H3 cell, ward index, on one of the officer's own wards) of each fix."""
+    ctx = scope.ctx
+    seg, pos = fixes.segments(ctx)
+    officer_of_fix = np.repeat(ctx.officer_idx[pos], np.diff(seg))
+    cells = latlng_to_cells(fixes.lat, fixes.lon, scope.wards.resolution)
+    ward = scope.wards.locate(fixes.lat, fixes.lon, cells)
+    on_patch = (ward != NO_WARD) & np.isin(officer_of_fix * ctx.n_wards + ward, ctx.allowed)
+    return cells, ward, on_patch
+
+
+def track(fixes: Fixes, scope: Scope, policy: Policy, in_station: np.ndarray,
+          on_patch: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The track kernel over ``fixes``: (outputs, seg offsets, scope positions of the shifts)."""
+    seg, pos = fixes.segments(scope.ctx)
+    out = track_pass(seg, scope.ctx.start_us[pos], scope.ctx.end_us[pos], fixes.t, fixes.lat,
+                     fixes.lon, fixes.acc, in_station, on_patch, max_gap_s=policy.max_gap_s,
+                     spike_speed_kmh=policy.spike_speed_kmh,
+                     accuracy_limit_m=policy.accuracy_limit_m,
+                     transit_speed_kmh=policy.transit_speed_kmh, speed_window=policy.speed_window)
+    return out, seg, pos
+
+
+def analyse(store: Store, policy: Policy | None = None, date_from: date | None = None,
+            date_to: date | None = None,
+            progress: Callable[[int], None] | None = None) -> AnalyseReport:
+    """Analyse every shift starting on local days ``date_from`` to ``date_to`` (inclusive)."""
+    policy = policy or Policy()
+    con = store.con
+    scope = open_scope(store, policy, date_from, date_to)
+    notes = list(scope.notes)
     if not con.execute("SELECT (SELECT count(*) FROM pings) + (SELECT count(*) FROM device_pings)"
                        ).fetchall()[0][0]:
         notes.append("the store holds no fixes: every shift is all no_signal")
-
-    wards = WardIndex.from_store(store)
     stations = StationIndex.from_store(store, policy.station_radius_m, policy.station_margin_m)
-    ctx = _Context.build(con, shifts, wards)
-
-    fixes, qualify = _fixes_sql(con)
-    reader_con = con.cursor()
-    reader = reader_con.sql(
-        f"""SELECT s.shift_id, epoch_us(p.ts) AS t, p.lat, p.lon,
-                   coalesce(p.accuracy_m, 'NaN'::DOUBLE) AS acc
-            FROM (SELECT * FROM shifts s WHERE {where}) s
-            JOIN {fixes} p
-              ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
-            {qualify}
-            ORDER BY s.shift_id, p.ts""", params=params
-    ).to_arrow_reader(BATCH_ROWS)
-
-    totals = np.zeros((len(shifts), 5), np.int64)
-    n_bad = np.zeros(len(shifts), np.int64)
-    n_fix = np.zeros(len(shifts), np.int64)
+    ctx, where, params = scope.ctx, scope.where, scope.params
+    totals = np.zeros((scope.n_shifts, 5), np.int64)
+    n_bad = np.zeros(scope.n_shifts, np.int64)
+    n_fix = np.zeros(scope.n_shifts, np.int64)
     with store.transaction():
         for table in ("fix_results", "presence", "shift_results"):
             con.execute(
                 f"DELETE FROM {table} WHERE shift_id IN (SELECT shift_id FROM shifts s WHERE {where})",
                 params)
         done = 0
-        for batch in _whole_shifts(reader):
-            _process(con, batch, ctx, wards, stations, policy, totals, n_bad, n_fix)
-            done += batch.num_rows
+        for fixes in stream_fixes(store, scope):
+            cells, ward, on_patch = locate(fixes, scope)
+            out, seg, pos = track(fixes, scope, policy, stations.contains(fixes.lat, fixes.lon),
+                                  on_patch)
+            totals[pos] += out["totals_us"]
+            n_bad[pos] += out["n_unreliable"]
+            n_fix[pos] += np.diff(seg)
+            _write_fixes(con, fixes, seg, pos, scope, cells, ward, out)
+            done += len(fixes)
             if progress:
-                progress(batch.num_rows)
-        reader_con.close()
+                progress(len(fixes))
         run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM analyses").fetchall()[0][0]
         _write_shift_results(con, ctx, totals, n_bad, n_fix, run_id)
         _write_presence(con, where, params)
         con.execute(
             "INSERT INTO analyses VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, lo, hi, policy.to_json(), policy.digest, __version__, len(shifts), done],
+            [run_id, scope.lo, scope.hi, policy.to_json(), policy.digest, __version__,
+             scope.n_shifts, done],
         )
     return AnalyseReport(
-        run_id=run_id, shifts=len(shifts), shifts_without_fixes=int((n_fix == 0).sum()),
-        fixes=done, unreliable=int(n_bad.sum()), from_ts=lo, to_ts=hi,
+        run_id=run_id, shifts=scope.n_shifts, shifts_without_fixes=int((n_fix == 0).sum()),
+        fixes=done, unreliable=int(n_bad.sum()), from_ts=scope.lo, to_ts=scope.hi,
         policy_digest=policy.digest, notes=notes)
 
 
@@ -219,31 +320,9 @@ def _whole_shifts(reader):
         yield carry
 
 
-def _process(con, batch: pa.Table, ctx: _Context, wards: WardIndex, stations: StationIndex,
-             policy: Policy, totals, n_bad, n_fix) -> None:
-    ids = batch.column("shift_id").to_numpy()
-    t = batch.column("t").to_numpy()
-    lat = batch.column("lat").to_numpy()
-    lon = batch.column("lon").to_numpy()
-    acc = batch.column("acc").to_numpy()
-    bounds = np.flatnonzero(np.diff(ids)) + 1
-    seg = np.concatenate([[0], bounds, [len(ids)]]).astype(np.int64)
-    pos = np.searchsorted(ctx.shift_id, ids[seg[:-1]])
+def _write_fixes(con, fixes: Fixes, seg, pos, scope: Scope, cells, ward, out) -> None:
+    ctx, wards = scope.ctx, scope.wards
     officer_of_fix = np.repeat(ctx.officer_idx[pos], np.diff(seg))
-
-    cells = latlng_to_cells(lat, lon, wards.resolution)
-    ward = wards.locate(lat, lon, cells)
-    keys = officer_of_fix * ctx.n_wards + ward
-    on_patch = (ward != NO_WARD) & np.isin(keys, ctx.allowed)
-    in_station = stations.contains(lat, lon)
-    out = track_pass(seg, ctx.start_us[pos], ctx.end_us[pos], t, lat, lon, acc, in_station,
-                     on_patch, max_gap_s=policy.max_gap_s, spike_speed_kmh=policy.spike_speed_kmh,
-                     accuracy_limit_m=policy.accuracy_limit_m,
-                     transit_speed_kmh=policy.transit_speed_kmh, speed_window=policy.speed_window)
-    totals[pos] += out["totals_us"]
-    n_bad[pos] += out["n_unreliable"]
-    n_fix[pos] += np.diff(seg)
-
     ward_codes = pa.array(list(wards.codes) if len(wards.codes) else [], pa.string())
     ward_arr = pa.DictionaryArray.from_arrays(
         pa.array(ward, pa.int32(), mask=ward == NO_WARD), ward_codes)
@@ -251,9 +330,9 @@ def _process(con, batch: pa.Table, ctx: _Context, wards: WardIndex, stations: St
         pa.array(officer_of_fix.astype(np.int32)), pa.array(list(ctx.officer_ids), pa.string()))
     ts_type = pa.timestamp("us", tz="UTC")
     table = pa.table({
-        "shift_id": ids,
+        "shift_id": fixes.shift_id,
         "officer_id": officer_arr,
-        "ts": pa.array(t, ts_type),
+        "ts": pa.array(fixes.t, ts_type),
         "state": out["state"],
         "quality": out["quality"],
         "ward_code": ward_arr,
