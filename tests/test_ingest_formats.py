@@ -169,3 +169,49 @@ def test_real_csv_recordings_ingest_with_the_right_counts(store):
     posmo = shared_path("real_tracks", "switzerland_posmo.csv")
     report = ingest_file(store, posmo, IngestOptions(officer="P1"))
     assert report.rows_read == 1327 and report.accepted + report.duplicate == 1327
+
+
+@pytest.mark.parametrize("name, options, count", [
+    ("london_run_2017-07-08.gpx", IngestOptions(officer="RUN"), 5104),
+    ("london_ride_2017-07-09.gpx", IngestOptions(officer="RIDE"), 11277),
+    ("limerick_bus_304.gpx", IngestOptions(device="BUS304"), 2144),
+    ("munich_car.json", IngestOptions(device_col="id"), 1194),
+])
+def test_real_gpx_and_json_recordings_ingest_with_the_right_counts(store, name, options, count):
+    report = ingest_file(store, shared_path("real_tracks", name), options)
+    assert report.rows_read == count
+    assert report.rows_read == report.accepted + report.rejected + report.duplicate + report.unassigned
+    assert report.rejected == 0
+
+
+def test_geojson_points_and_linestrings_with_coord_times(store, tmp_path):
+    import json
+
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"officer": "O1", "time": "2026-11-16T08:00:00Z"},
+         "geometry": {"type": "Point", "coordinates": [-0.1, 51.5]}},
+        {"type": "Feature", "properties": {"officer": "O2",
+                                           "coordTimes": ["2026-11-16T08:00:00Z", "2026-11-16T08:00:15Z"]},
+         "geometry": {"type": "LineString", "coordinates": [[-0.1, 51.5], [-0.1001, 51.5001]]}},
+    ]}
+    path = tmp_path / "f.geojson"
+    path.write_text(json.dumps(doc))
+    report = ingest_file(store, path)
+    assert (report.rows_read, report.accepted) == (3, 3)
+    assert store.con.execute("SELECT officer_id, count(*) FROM pings GROUP BY 1 ORDER BY 1").fetchall() \
+        == [("O1", 1), ("O2", 2)]
+
+
+def test_geojson_without_times_is_refused(store, tmp_path):
+    path = tmp_path / "f.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                    '"properties": {"officer": "O1"}, "geometry": {"type": "Point", "coordinates": [-0.1, 51.5]}}]}')
+    with pytest.raises(ColumnError, match="no column for time"):
+        ingest_file(store, path)
+
+
+def test_gpx_that_is_not_xml_is_one_clear_error(store, tmp_path):
+    path = tmp_path / "f.gpx"
+    path.write_text("this is not xml")
+    with pytest.raises(InputFileError, match="f.gpx: not a readable GPX file"):
+        ingest_file(store, path, IngestOptions(officer="O1"))

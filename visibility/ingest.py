@@ -137,20 +137,15 @@ def detect_format(path: Path, forced: str | None = None) -> str:
     if path.is_dir():
         return "parquet"
     fmt = _SUFFIXES.get(path.suffix.lower())
-    if fmt:
+    if fmt in ("csv", "parquet"):
         return fmt
     with path.open("rb") as fh:
-        head = fh.read(512)
+        head = fh.read(4)
     if head.startswith(b"PAR1"):
         return "parquet"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith((b"<?xml", b"<gpx")):
-        return "gpx"
-    if text.startswith(b"{") and b"Feature" in head:
-        return "geojson"
-    if text.startswith((b"[", b"{")):
-        return "json"
-    return "csv"
+    from .readers import detect_format as detect_parsed
+
+    return detect_parsed(path) or "csv"
 
 
 def source_sha256(path: Path) -> tuple[str, int]:
@@ -305,7 +300,8 @@ def _stage(con, path: Path, fmt: str, options: IngestOptions, report: IngestRepo
     else:
         ts_sql, naive_sql = _text_time_sql(con, relation, params, text(time_col), options, report)
     if "$tz" in ts_sql:
-        sql_params["tz"] = options.tz
+        # GPX times without an offset are UTC by the GPX specification.
+        sql_params["tz"] = "UTC" if fmt == "gpx" else options.tz
     acc = chosen.get(C.ACCURACY)
     file_sql = "filename" if (fmt == "parquet" and path.is_dir()) else "NULL::VARCHAR"
     select = f"""
