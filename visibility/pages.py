@@ -35,3 +35,16 @@ def write_summary_page(path: str | Path, store: Store, borough: Summary, wards: 
     path = Path(path)
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def write_evidence_page(path: str | Path, evidence: dict) -> Path:
+    """The inspector's evidence page: claim, verdict, interval, sensitivity, quality, sample, audit."""
+    rows = [("base policy", evidence["measured"]["value"])]
+    rows += [(f"{v['setting']} = {v['value']:g}", v["measured"]) for v in evidence["sensitivity"]["settings"]]
+    rows += [(f"one fix per {t['interval_s']:g} s (max gap {t['max_gap_s_widened']:g} s)",
+              t["measured_widened_gap"]) for t in evidence["sensitivity"]["thinning"]]
+    html = _env().get_template("evidence.html.j2").render(
+        e=evidence, chart=rows, claimed=evidence["claim"]["claimed"], version=__version__)
+    path = Path(path)
+    path.write_text(html, encoding="utf-8")
+    return path

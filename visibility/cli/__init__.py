@@ -56,3 +56,4 @@ def main():
 
 
 from . import analyse, boundaries, demo, ingest, roster, store, summary  # noqa: E402,F401
+from . import verify  # noqa: E402,F401

@@ -182,3 +182,29 @@ def _as(arr, dtype, name):
     if a.ndim != 1:
         raise KernelInputError(f"{name} must be one-dimensional")
     return np.ascontiguousarray(a, dtype=dtype)
+
+
+@jit
+def _thin(seg, t, interval_us, keep):
+    for s in range(len(seg) - 1):
+        last = -1
+        for i in range(seg[s], seg[s + 1]):
+            if last < 0 or t[i] - t[last] >= interval_us:
+                keep[i] = True
+                last = i
+
+
+def thin_mask(seg, t_us, interval_s: float) -> np.ndarray:
+    """Which fixes remain if each shift's track is thinned to one fix per ``interval_s``.
+
+    Within every shift the first fix is kept, then each next fix at least
+    ``interval_s`` after the last one kept: the track as a coarser device
+    would have reported it.
+    """
+    seg = _as(seg, np.int64, "seg")
+    t_us = _as(t_us, np.int64, "t_us")
+    if interval_s <= 0:
+        raise KernelInputError("the thinning interval must be positive")
+    keep = np.zeros(len(t_us), np.bool_)
+    _thin(seg, t_us, int(round(interval_s * 1e6)), keep)
+    return keep
