@@ -39,3 +39,7 @@ class StoreError(VisibilityError):
 
 class KernelInputError(VisibilityError, ValueError):
     """Raised by a kernel wrapper when its arrays have the wrong dtype, shape or range."""
+
+
+class StoreBusyError(StoreError):
+    """Raised when another process holds the store and the wait (if any) ran out."""

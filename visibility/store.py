@@ -8,12 +8,13 @@ message rather than misread. All SQL that touches user values is parameterised.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from .errors import StoreError
+from .errors import StoreBusyError, StoreError
 
 #: Bumped whenever the schema changes; :meth:`Store.open` checks it.
 SCHEMA_VERSION = 1
@@ -179,6 +180,38 @@ SELECT * FROM (VALUES (0, 'no_signal'), (1, 'in_station'), (2, 'transit'),
 """
 
 
+#: Seconds to wait for a store held by another process (``visibility --wait``).
+WAIT_S = 0.0
+
+#: SQL that takes a store from schema version N to N + 1.
+MIGRATIONS: dict[int, str] = {}
+
+
+def _migrate(con, path: Path, version: int | None, read_only: bool) -> None:
+    """Bring an older store up to :data:`SCHEMA_VERSION`, in one transaction, or refuse."""
+    if version is None or version < 1:
+        raise StoreError(f"{path} has no store schema version; it was not made by visibility")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was made by a newer visibility (store schema {version}; this "
+                         f"one reads up to {SCHEMA_VERSION}); upgrade visibility to use it")
+    missing = [v for v in range(version, SCHEMA_VERSION) if v not in MIGRATIONS]
+    if missing:
+        raise StoreError(f"{path} has store schema {version}, which this visibility cannot "
+                         f"migrate; export it with the version that made it")
+    if read_only:
+        raise StoreError(f"{path} has store schema {version} and needs migrating to "
+                         f"{SCHEMA_VERSION}; run any writing command on it first (e.g. visibility init)")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for v in range(version, SCHEMA_VERSION):
+            con.execute(MIGRATIONS[v])
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def default_db_path() -> Path:
     """The store named by ``$VISIBILITY_DB``, else ``visibility.duckdb`` here."""
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
@@ -214,26 +247,41 @@ class Store:
         return cls(path, con)
 
     @classmethod
-    def open(cls, path: str | Path, create: bool = False, read_only: bool = False) -> "Store":
-        """Open an existing store (or create it when ``create`` is true)."""
+    def open(cls, path: str | Path, create: bool = False, read_only: bool = False,
+             wait_s: float | None = None) -> "Store":
+        """Open an existing store (or create it when ``create`` is true).
+
+        If another process holds the store, keep trying for ``wait_s`` seconds
+        (default: :data:`WAIT_S`, which ``visibility --wait`` sets) before giving up
+        with a clear error. A store of an older schema is migrated; one of a
+        newer schema is refused.
+        """
         path = Path(path)
         if not path.exists():
             if create:
                 return cls.create(path)
             raise StoreError(f"no store at {path}; create one with: visibility init --db {path}")
-        con = _connect(path, read_only=read_only)
+        deadline = time.monotonic() + (WAIT_S if wait_s is None else wait_s)
+        while True:
+            try:
+                con = _connect(path, read_only=read_only)
+                break
+            except StoreBusyError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
         try:
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-        except duckdb.Error:
+            version = int(row[0][0]) if row else None
+        except (duckdb.Error, ValueError):
             con.close()
             raise StoreError(f"{path} is a DuckDB file but not a visibility store") from None
-        version = int(row[0][0]) if row else None
         if version != SCHEMA_VERSION:
-            con.close()
-            raise StoreError(
-                f"{path} has store schema version {version}; this visibility reads version "
-                f"{SCHEMA_VERSION}"
-            )
+            try:
+                _migrate(con, path, version, read_only)
+            except BaseException:
+                con.close()
+                raise
         return cls(path, con)
 
     def close(self) -> None:
@@ -281,7 +329,10 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         message = str(exc).splitlines()[0]
         if "lock" in message.lower():
-            raise StoreError(f"the store {path} is in use by another process") from None
+            raise StoreBusyError(
+                f"the store {path} is in use by another process (DuckDB lets one process "
+                "write and none read meanwhile); try again, or wait with visibility --wait SECONDS"
+            ) from None
         raise StoreError(f"cannot open the store {path}: {message}") from None
     except duckdb.Error as exc:
         raise StoreError(f"cannot open the store {path}: {str(exc).splitlines()[0]}") from None

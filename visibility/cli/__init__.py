@@ -33,8 +33,19 @@ class _Group(click.Group):
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
+def _set_wait(ctx, param, value):
+    if value:
+        from .. import store
+
+        store.WAIT_S = value
+    return value
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="visibility")
+@click.option("--wait", type=click.FloatRange(min=0), default=0, envvar="VISIBILITY_WAIT",
+              expose_value=False, callback=_set_wait, is_eager=True, metavar="SECONDS",
+              help="If another process holds the store, wait up to this long for it.")
 def main():
     """Measure, from officers' GPS tracks, whether neighbourhood officers are
     visibly on their patch.
