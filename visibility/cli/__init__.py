@@ -68,3 +68,4 @@ def main():
 
 from . import analyse, boundaries, demo, ingest, roster, store, summary  # noqa: E402,F401
 from . import verify  # noqa: E402,F401
+from . import purge  # noqa: E402,F401

@@ -138,7 +138,8 @@ def rejects(source_id, reason, list_sources, fmt, out, limit, db):
             fh.write(text)
         click.echo(f"wrote {len(table.rows)} rows to {out}")
     else:
-        click.echo(text, nl=False)
+        # CSV and JSON are data: shown exactly (tables have been made safe to print).
+        click.echo(text, nl=False, color=fmt != "table")
 
 
 @main.group()

@@ -54,7 +54,8 @@ def summary(by, fmt, out, ward, team, borough, date_from, date_to, week, db, pol
             fh.write(text)
         click.echo(f"wrote {len(result.rows)} rows to {out}")
     else:
-        click.echo(text, nl=False)
+        # CSV and JSON are data: shown exactly (tables have been made safe to print).
+        click.echo(text, nl=False, color=fmt != "table")
 
 
 _TABLE_COLUMNS = {

@@ -86,7 +86,7 @@ def verify(claim_path, scope, scope_id, claimed, comparison, date_from, date_to,
 
         write_evidence_page(html, evidence)
     if as_json:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=True)  # JSON escapes control characters itself
         return
     click.echo(render(evidence))
     for path in (out_json, html):
