@@ -114,3 +114,25 @@ def test_analyse_needs_wards_and_shifts(tmp_path):
             analyse(store)
         with pytest.raises(StoreError, match="nothing has been analysed"):
             summarise(store)
+
+
+def test_reanalysis_redoes_only_what_changed(tmp_path):
+    world = tiny_world(tmp_path)
+    world["shifts"].write_text(
+        "officer_id,start,end,kind\nO1,2026-11-16T08:00:00Z,2026-11-16T09:00:00Z,neighbourhood\n"
+        "O1,2026-11-17T08:00:00Z,2026-11-17T09:00:00Z,neighbourhood\n")
+    with build(tmp_path, world) as store:
+        first = analyse(store)
+        assert first.shifts == 2 and first.notes[0].startswith("redone: 2 not analysed")
+        again = analyse(store)
+        assert again.shifts == 0 and "all 2 shifts in the range are up to date" in again.notes[0]
+        # New fixes inside the second shift: only that shift is redone.
+        extra = tmp_path / "tuesday.csv"
+        extra.write_text("officer_id,timestamp,lat,lon\nO1,2026-11-17T08:10:00Z,51.505,-0.097\n")
+        ingest_file(store, extra)
+        third = analyse(store)
+        assert third.shifts == 1 and "1 new fixes" in third.notes[0]
+        # A new policy redoes both; --force redoes both whatever.
+        assert analyse(store, Policy(max_gap_s=60)).shifts == 2
+        assert analyse(store, Policy(max_gap_s=60), force=True).shifts == 2
+        assert store.count("shift_results") == 2

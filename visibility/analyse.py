@@ -96,8 +96,10 @@ class Scope:
 
 
 def open_scope(store: Store, policy: Policy, date_from: date | None = None,
-               date_to: date | None = None, officers: list[str] | None = None) -> Scope:
-    """Select the shifts starting on local days ``date_from``..``date_to`` (of ``officers``)."""
+               date_to: date | None = None, officers: list[str] | None = None,
+               shift_ids: list[int] | None = None) -> Scope:
+    """Select the shifts starting on local days ``date_from``..``date_to`` (of ``officers``,
+    and among ``shift_ids`` when given)."""
     con = store.con
     if not con.execute("SELECT count(*) FROM wards").fetchall()[0][0]:
         raise StoreError("no wards are loaded; load them first with: visibility boundaries load")
@@ -105,6 +107,9 @@ def open_scope(store: Store, policy: Policy, date_from: date | None = None,
         raise StoreError("no shifts are loaded; load the roster first with: visibility roster load")
     lo, hi = local_range(date_from, date_to, policy.timezone)
     where, params = _range_sql(lo, hi, officers)
+    if shift_ids is not None:
+        where += " AND list_contains(?, shift_id)"
+        params.append(list(shift_ids))
     shifts = con.execute(
         f"""SELECT s.shift_id, s.officer_id, epoch_us(s.start_ts), epoch_us(s.end_ts), s.kind
             FROM shifts s WHERE {where} ORDER BY s.shift_id""", params
@@ -202,19 +207,85 @@ def track(fixes: Fixes, scope: Scope, policy: Policy, in_station: np.ndarray,
     return out, seg, pos
 
 
+def stale_shifts(store: Store, policy: Policy, date_from: date | None = None,
+                 date_to: date | None = None) -> dict[str, list[int]]:
+    """Shifts in the range whose results are missing or out of date, by reason.
+
+    A result is out of date when it was computed under another policy, when a
+    source ingested since holds fixes inside the shift, or when device
+    assignments changed since (for officers with device fixes).
+    """
+    from .devices import assignments_version
+
+    con = store.con
+    lo, hi = local_range(date_from, date_to, policy.timezone)
+    where, params = _range_sql(lo, hi)
+    rows = con.execute(
+        f"""
+        WITH sel AS (SELECT * FROM shifts s WHERE {where}),
+        new_fix AS (
+            SELECT DISTINCT s.shift_id FROM sel s JOIN shift_results r USING (shift_id)
+            JOIN pings p ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
+            WHERE p.source_id > r.sources_seen
+            UNION
+            SELECT DISTINCT s.shift_id FROM sel s JOIN shift_results r USING (shift_id)
+            JOIN device_assignments a ON a.officer_id = s.officer_id
+            JOIN device_pings d ON d.device_id = a.device_id AND d.ts >= a.from_ts AND d.ts < a.to_ts
+                 AND d.ts >= s.start_ts AND d.ts < s.end_ts
+            WHERE d.source_id > r.sources_seen)
+        SELECT s.shift_id,
+               CASE WHEN r.shift_id IS NULL THEN 'not analysed'
+                    WHEN r.policy_digest <> ? THEN 'policy changed'
+                    WHEN s.shift_id IN (SELECT shift_id FROM new_fix) THEN 'new fixes'
+                    WHEN r.assignments_seen <> ? AND s.officer_id IN
+                         (SELECT officer_id FROM device_assignments) THEN 'device assignments changed'
+               END AS why
+        FROM sel s LEFT JOIN shift_results r USING (shift_id)
+        ORDER BY s.shift_id
+        """, params + [policy.digest, assignments_version(con)]).fetchall()
+    out: dict[str, list[int]] = {}
+    for shift_id, why in rows:
+        if why:
+            out.setdefault(why, []).append(shift_id)
+    return out
+
+
 def analyse(store: Store, policy: Policy | None = None, date_from: date | None = None,
             date_to: date | None = None,
-            progress: Callable[[int], None] | None = None) -> AnalyseReport:
-    """Analyse every shift starting on local days ``date_from`` to ``date_to`` (inclusive)."""
+            progress: Callable[[int], None] | None = None, force: bool = False) -> AnalyseReport:
+    """Analyse the shifts starting on local days ``date_from`` to ``date_to`` (inclusive).
+
+    Only shifts whose results are missing or out of date are redone (see
+    :func:`stale_shifts`), unless ``force``; the report says what was redone.
+    """
     policy = policy or Policy()
     con = store.con
-    scope = open_scope(store, policy, date_from, date_to)
-    notes = list(scope.notes)
+    notes = []
+    only = None
+    if not force:
+        open_scope(store, policy, date_from, date_to)  # the range's checks and errors
+        stale = stale_shifts(store, policy, date_from, date_to)
+        only = sorted(i for ids in stale.values() for i in ids)
+        where, params = _range_sql(*local_range(date_from, date_to, policy.timezone))
+        total = con.execute(f"SELECT count(*) FROM shifts s WHERE {where}", params).fetchall()[0][0]
+        if not only:
+            return AnalyseReport(run_id=0, shifts=0, shifts_without_fixes=0, fixes=0, unreliable=0,
+                                 from_ts=None, to_ts=None, policy_digest=policy.digest,
+                                 notes=[f"all {total} shifts in the range are up to date; nothing redone "
+                                        "(--force redoes them)"])
+        notes.append("redone: " + ", ".join(f"{len(ids)} {why}" for why, ids in stale.items())
+                     + f"; {total - len(only)} up to date")
+    scope = open_scope(store, policy, date_from, date_to, shift_ids=only)
+    notes += scope.notes
     if not con.execute("SELECT (SELECT count(*) FROM pings) + (SELECT count(*) FROM device_pings)"
                        ).fetchall()[0][0]:
         notes.append("the store holds no fixes: every shift is all no_signal")
     stations = StationIndex.from_store(store, policy.station_radius_m, policy.station_margin_m)
     ctx, where, params = scope.ctx, scope.where, scope.params
+    from .devices import assignments_version
+
+    seen = (con.execute("SELECT coalesce(max(source_id), 0) FROM sources").fetchall()[0][0],
+            assignments_version(con))
     totals = np.zeros((scope.n_shifts, 5), np.int64)
     n_bad = np.zeros(scope.n_shifts, np.int64)
     n_fix = np.zeros(scope.n_shifts, np.int64)
@@ -236,7 +307,7 @@ def analyse(store: Store, policy: Policy | None = None, date_from: date | None =
             if progress:
                 progress(len(fixes))
         run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM analyses").fetchall()[0][0]
-        _write_shift_results(con, ctx, totals, n_bad, n_fix, run_id)
+        _write_shift_results(con, ctx, totals, n_bad, n_fix, run_id, policy.digest, seen)
         _write_presence(con, where, params)
         con.execute(
             "INSERT INTO analyses VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
@@ -346,7 +417,8 @@ def _write_fixes(con, fixes: Fixes, seg, pos, scope: Scope, cells, ward, out) ->
     con.unregister("_fix_batch")
 
 
-def _write_shift_results(con, ctx: _Context, totals, n_bad, n_fix, run_id: int) -> None:
+def _write_shift_results(con, ctx: _Context, totals, n_bad, n_fix, run_id: int, digest: str,
+                         seen: tuple[int, int]) -> None:
     ts_type = pa.timestamp("us", tz="UTC")
     table = pa.table({
         "shift_id": ctx.shift_id,
@@ -363,6 +435,9 @@ def _write_shift_results(con, ctx: _Context, totals, n_bad, n_fix, run_id: int) 
         "n_fixes": n_fix,
         "n_unreliable": n_bad,
         "run_id": np.full(len(ctx.shift_id), run_id, np.int32),
+        "policy_digest": pa.array([digest] * len(ctx.shift_id), pa.string()),
+        "sources_seen": np.full(len(ctx.shift_id), seen[0], np.int32),
+        "assignments_seen": np.full(len(ctx.shift_id), seen[1], np.int64),
     })
     con.register("_shift_batch", table)
     con.execute("INSERT INTO shift_results SELECT * FROM _shift_batch")

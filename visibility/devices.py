@@ -72,6 +72,7 @@ def load_assignments(store: Store, path: str | Path, tz: str = "Europe/London") 
     with store.transaction():
         if new:
             con.executemany("INSERT INTO device_assignments VALUES (?, ?, ?, ?)", new)
+            bump_assignments_version(con)
         report.assignments = len(new)
         report.device_fixes_now_assigned, report.device_fixes_unassigned = device_fix_counts(store)
     return report
@@ -96,3 +97,15 @@ def unassigned_by_device(store: Store) -> list[tuple]:
                              AND d.ts >= a.from_ts AND d.ts < a.to_ts)
            GROUP BY device_id ORDER BY device_id"""
     ).fetchall()
+
+
+def assignments_version(con) -> int:
+    """A counter that changes whenever device assignments change (results depend on it)."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'assignments_version'").fetchall()
+    return int(row[0][0]) if row else 0
+
+
+def bump_assignments_version(con) -> None:
+    version = assignments_version(con) + 1
+    con.execute("DELETE FROM meta WHERE key = 'assignments_version'")
+    con.execute("INSERT INTO meta VALUES ('assignments_version', ?)", [str(version)])

@@ -148,7 +148,11 @@ CREATE TABLE shift_results (
     no_signal_us  BIGINT NOT NULL,
     n_fixes       BIGINT NOT NULL,
     n_unreliable  BIGINT NOT NULL,
-    run_id        INTEGER NOT NULL
+    run_id        INTEGER NOT NULL,
+    -- what the result was computed from, so a later run redoes only stale shifts
+    policy_digest    VARCHAR NOT NULL,
+    sources_seen     INTEGER NOT NULL,
+    assignments_seen BIGINT NOT NULL
 );
 
 -- One row per fix inside a shift: its state and the time it owns.
@@ -177,6 +181,214 @@ CREATE TABLE presence (
 CREATE VIEW states AS
 SELECT * FROM (VALUES (0, 'no_signal'), (1, 'in_station'), (2, 'transit'),
                       (3, 'on_patch'), (4, 'off_patch')) AS t(state, name);
+
+-- Demand, hotspots, team history and the coverage measures (docs/peaks.md).
+CREATE TABLE demand_sources (
+    source_id     INTEGER PRIMARY KEY,
+    sha256        VARCHAR NOT NULL UNIQUE,
+    path          VARCHAR NOT NULL,
+    format        VARCHAR NOT NULL,
+    rows_read     BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_rejected BIGINT NOT NULL,
+    rows_timed    BIGINT NOT NULL,
+    notes         VARCHAR,
+    loaded_at     TIMESTAMPTZ NOT NULL
+);
+
+-- One row per incident. ts is the instant when precision = 'time'; the start of its local
+-- day or month for 'day' and 'month'; NULL for 'none' (the file gives no time).
+CREATE TABLE demand (
+    source_id INTEGER NOT NULL,
+    line      BIGINT NOT NULL,
+    ref       VARCHAR,
+    ts        TIMESTAMPTZ,
+    precision VARCHAR NOT NULL,
+    lat       DOUBLE NOT NULL,
+    lon       DOUBLE NOT NULL,
+    category  VARCHAR,
+    priority  VARCHAR,
+    ward_code VARCHAR
+);
+
+CREATE TABLE demand_rejects (
+    source_id INTEGER NOT NULL,
+    line      BIGINT NOT NULL,
+    reason    VARCHAR NOT NULL,
+    raw       VARCHAR NOT NULL
+);
+
+-- An H3 cell (at the analysis resolution or coarser), a circle (centre point + radius_m)
+-- or a polygon; geometry is WKB longitude/latitude. source: given | demand.
+CREATE TABLE hotspots (
+    hotspot_id INTEGER PRIMARY KEY,
+    label      VARCHAR NOT NULL,
+    ward_code  VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL,
+    cell       UBIGINT,
+    geometry   BLOB,
+    radius_m   DOUBLE,
+    demand     BIGINT,
+    source     VARCHAR NOT NULL
+);
+
+-- Team membership over time, for turnover; to_date is the last day in the team (NULL: still).
+CREATE TABLE memberships (
+    officer_id VARCHAR NOT NULL,
+    team       VARCHAR NOT NULL,
+    ward_code  VARCHAR,
+    from_date  DATE NOT NULL,
+    to_date    DATE
+);
+
+-- One run of the measures over local days from_date..to_date; re-measuring them replaces it.
+CREATE TABLE coverage_runs (
+    run_id        INTEGER PRIMARY KEY,
+    computed_at   TIMESTAMPTZ NOT NULL,
+    from_date     DATE NOT NULL,
+    to_date       DATE NOT NULL,
+    from_ts       TIMESTAMPTZ NOT NULL,
+    to_ts         TIMESTAMPTZ NOT NULL,
+    policy        VARCHAR NOT NULL,
+    policy_digest VARCHAR NOT NULL,
+    version       VARCHAR NOT NULL,
+    notes         VARCHAR NOT NULL
+);
+
+CREATE TABLE coverage_wards (
+    run_id              INTEGER NOT NULL,
+    ward_code           VARCHAR NOT NULL,
+    teams               VARCHAR,
+    officers            INTEGER NOT NULL,
+    peak_source         VARCHAR NOT NULL,
+    windows             INTEGER NOT NULL,
+    empty_windows       INTEGER NOT NULL,
+    peak_s              DOUBLE NOT NULL,
+    covered_s           DOUBLE NOT NULL,
+    coverage            DOUBLE,
+    longest_uncovered_s DOUBLE NOT NULL
+);
+
+CREATE TABLE coverage_teams (
+    run_id        INTEGER NOT NULL,
+    team          VARCHAR NOT NULL,
+    wards         INTEGER NOT NULL,
+    windows       INTEGER NOT NULL,
+    empty_windows INTEGER NOT NULL,
+    peak_s        DOUBLE NOT NULL,
+    covered_s     DOUBLE NOT NULL,
+    coverage      DOUBLE
+);
+
+CREATE TABLE coverage_windows (
+    run_id              INTEGER NOT NULL,
+    ward_code           VARCHAR NOT NULL,
+    window_start        TIMESTAMPTZ NOT NULL,
+    window_end          TIMESTAMPTZ NOT NULL,
+    label               VARCHAR NOT NULL,
+    peak_s              DOUBLE NOT NULL,
+    covered_s           DOUBLE NOT NULL,
+    coverage            DOUBLE NOT NULL,
+    longest_uncovered_s DOUBLE NOT NULL,
+    uncovered_from      TIMESTAMPTZ NOT NULL
+);
+
+-- Local hour of the week (dow 1 = Monday): time in the range, peak time, covered time.
+CREATE TABLE coverage_hours (
+    run_id         INTEGER NOT NULL,
+    ward_code      VARCHAR NOT NULL,
+    dow            UTINYINT NOT NULL,
+    hour           UTINYINT NOT NULL,
+    hours_s        DOUBLE NOT NULL,
+    peak_s         DOUBLE NOT NULL,
+    covered_s      DOUBLE NOT NULL,
+    covered_peak_s DOUBLE NOT NULL
+);
+
+CREATE TABLE hotspot_dosage (
+    run_id           INTEGER NOT NULL,
+    hotspot_id       INTEGER NOT NULL,
+    ward_code        VARCHAR NOT NULL,
+    peak_s           DOUBLE NOT NULL,
+    dosage_s         DOUBLE NOT NULL,
+    officer_s        DOUBLE NOT NULL,
+    visits           INTEGER NOT NULL,
+    pass_bys         INTEGER NOT NULL,
+    short_visits     INTEGER NOT NULL,
+    effective_visits INTEGER NOT NULL,
+    long_visits      INTEGER NOT NULL,
+    windows          INTEGER NOT NULL,
+    windows_missed   INTEGER NOT NULL,
+    longest_gap_s    DOUBLE NOT NULL
+);
+
+CREATE TABLE hotspot_visits (
+    run_id      INTEGER NOT NULL,
+    hotspot_id  INTEGER NOT NULL,
+    officer_id  VARCHAR NOT NULL,
+    start_ts    TIMESTAMPTZ NOT NULL,
+    end_ts      TIMESTAMPTZ NOT NULL,
+    duration_s  DOUBLE NOT NULL,
+    present_s   DOUBLE NOT NULL,
+    visit_class VARCHAR NOT NULL,
+    peak_s      DOUBLE NOT NULL
+);
+
+CREATE TABLE hotspot_windows (
+    run_id        INTEGER NOT NULL,
+    hotspot_id    INTEGER NOT NULL,
+    window_start  TIMESTAMPTZ NOT NULL,
+    window_end    TIMESTAMPTZ NOT NULL,
+    dosage_s      DOUBLE NOT NULL,
+    visits        INTEGER NOT NULL,
+    longest_gap_s DOUBLE NOT NULL,
+    gap_start     TIMESTAMPTZ NOT NULL,
+    revisit_met   BOOLEAN NOT NULL
+);
+
+CREATE TABLE abstraction (
+    run_id           INTEGER NOT NULL,
+    team             VARCHAR NOT NULL,
+    officers         INTEGER NOT NULL,
+    shifts           INTEGER NOT NULL,
+    rostered_s       DOUBLE NOT NULL,
+    abstracted_s     DOUBLE NOT NULL,
+    abstraction_rate DOUBLE
+);
+
+CREATE TABLE abstraction_reasons (
+    run_id       INTEGER NOT NULL,
+    team         VARCHAR NOT NULL,
+    reason       VARCHAR NOT NULL,
+    shifts       INTEGER NOT NULL,
+    abstracted_s DOUBLE NOT NULL
+);
+
+-- Where a team's off-patch time went: place is team_ward | borough | other_borough | outside.
+CREATE TABLE off_patch_places (
+    run_id       INTEGER NOT NULL,
+    team         VARCHAR NOT NULL,
+    place        VARCHAR NOT NULL,
+    ward_code    VARCHAR,
+    borough_code VARCHAR,
+    off_patch_s  DOUBLE NOT NULL,
+    share        DOUBLE NOT NULL
+);
+
+-- ward_code NULL: the whole team.
+CREATE TABLE turnover (
+    run_id             INTEGER NOT NULL,
+    team               VARCHAR NOT NULL,
+    ward_code          VARCHAR,
+    headcount_start    INTEGER NOT NULL,
+    headcount_end      INTEGER NOT NULL,
+    avg_headcount      DOUBLE NOT NULL,
+    joiners            INTEGER NOT NULL,
+    leavers            INTEGER NOT NULL,
+    turnover           DOUBLE,
+    turnover_annual    DOUBLE,
+    median_tenure_days DOUBLE
+);
 """
 
 

@@ -14,14 +14,18 @@ from .options import LazyProgress, date_span, db_opt, from_opt, json_opt, policy
 @from_opt
 @to_opt
 @week_opt
+@click.option("--force", is_flag=True,
+              help="Redo every shift in the range, not only those whose results are out of date.")
 @db_opt
 @policy_opt
 @json_opt
-def analyse(date_from, date_to, week, db, policy_path, as_json):
+def analyse(date_from, date_to, week, force, db, policy_path, as_json):
     """Work out every fix's state and each shift's time on patch.
 
     Analyses the shifts that start on the given local days (all shifts when
-    no days are given), replacing earlier results for them.
+    no days are given). Shifts already analysed are redone only when their
+    results are out of date: another policy, new fixes inside them, or changed
+    device assignments (--force redoes all). It says what was redone.
 
     \b
     Example:
@@ -37,7 +41,7 @@ def analyse(date_from, date_to, week, db, policy_path, as_json):
     with Store.open(db) as store:
         total = store.con.execute("SELECT count(*) FROM pings").fetchall()[0][0]
         with LazyProgress(total, "analysing fixes") as progress:
-            report = run(store, policy, date_from, date_to, progress=progress)
+            report = run(store, policy, date_from, date_to, progress=progress, force=force)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
