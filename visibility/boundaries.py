@@ -9,6 +9,7 @@ ward and whether it lies wholly inside one ward (interior) or not (boundary).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from .store import Store
 
 #: Metric CRS for areas unless told otherwise.
 AREA_CRS = "EPSG:27700"
+#: A ward with more vertices than this is refused: real ward boundaries have a few
+#: thousand; millions mean an unsimplified survey line or a hostile file.
+MAX_WARD_VERTICES = 250_000
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -31,11 +35,12 @@ class BoundaryReport:
     cells: int = 0
     interior_cells: int = 0
     boroughs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"loaded": self.loaded, "replaced": self.replaced, "repaired": self.repaired,
                 "cells": self.cells, "interior_cells": self.interior_cells,
-                "boroughs": self.boroughs}
+                "boroughs": self.boroughs, "notes": self.notes}
 
 
 def read_vector(path: str | Path):
@@ -48,12 +53,17 @@ def read_vector(path: str | Path):
     if path.is_file() and path.stat().st_size == 0:
         raise InputFileError(f"{path}: the file is empty")
     try:
-        frame = gpd.read_file(path)
+        # GDAL reports repairs it made while reading (an unclosed ring...) as warnings;
+        # keep them as notes instead of letting them escape.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several unrelated types
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputFileError(f"{path}: cannot read as a GIS vector file: {message}") from None
     if len(frame) == 0:
         raise InputFileError(f"{path}: holds no features")
+    frame.attrs["notes"] = sorted({f"{path}: {w.message}" for w in caught})
     if frame.crs is None:
         minx, miny, maxx, maxy = frame.total_bounds
         if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
@@ -109,9 +119,10 @@ def load_wards(
     if (borough_code is None) == (borough_code_field is None):
         raise BoundaryError("give the borough either as --borough-code/--borough-name "
                             "or as --borough-code-field/--borough-name-field")
-    frames = []
+    frames, notes = [], []
     for path in paths:
         frame = read_vector(path)
+        notes += frame.attrs.get("notes", [])
         codes = _field(frame, code_field, path, "ward code")
         names = _field(frame, name_field, path, "ward name")
         if borough_code_field:
@@ -130,13 +141,22 @@ def load_wards(
     if len(dup):
         raise BoundaryError(f"ward code {dup.iloc[0]!r} appears more than once in the input")
 
-    report = BoundaryReport()
+    report = BoundaryReport(notes=notes)
     geoms = []
     for code, geom, source in zip(wards["ward_code"], wards.geometry, wards["source"]):
         if geom is None or geom.is_empty:
             raise BoundaryError(f"{source}: ward {code} has empty geometry")
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise BoundaryError(f"{source}: ward {code} is a {geom.geom_type}, not a polygon")
+        vertices = shapely.get_num_coordinates(geom)
+        if vertices > MAX_WARD_VERTICES:
+            raise BoundaryError(
+                f"{source}: ward {code} has {vertices:,} vertices (at most {MAX_WARD_VERTICES:,}); "
+                "simplify the boundaries first (e.g. to 1 m) and load them again")
+        minx, miny, maxx, maxy = geom.bounds
+        if not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
+            raise BoundaryError(f"{source}: ward {code} has coordinates outside longitude/latitude "
+                                "ranges; the file's CRS is probably wrong")
         if not geom.is_valid:
             fixed = _polygonal(shapely.make_valid(geom))
             if fixed is None:

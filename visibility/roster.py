@@ -34,22 +34,23 @@ def _read_csv(path: str | Path, required: tuple[str, ...]) -> list[tuple[int, di
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig").replace("\x00", "")
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
     if not text.strip():
         raise InputFileError(f"{path}: the file is empty")
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(text.splitlines(), restval="")
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
         raise RosterError(f"{path}: missing column {missing[0]!r} (columns are: {', '.join(header)})")
     rows = []
     for row in reader:
-        clean = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else v
-                 for k, v in row.items()}
+        if None in row:
+            raise RosterError(f"{path} line {reader.line_num}: more fields than the header has")
+        clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
         rows.append((reader.line_num, clean))
     if not rows:
         raise RosterError(f"{path}: has a header but no rows")

@@ -63,6 +63,8 @@ def load(files, code_field, name_field, borough_code, borough_name, borough_code
                    f"{', '.join(report.repaired)}")
     click.echo(f"indexed {report.cells} H3 cells at resolution {h3_resolution} "
                f"({report.interior_cells} interior, {report.cells - report.interior_cells} boundary)")
+    for note in report.notes:
+        click.echo(f"note: {note}")
 
 
 @main.group()
