@@ -7,8 +7,6 @@ in both); a borough's cover each officer-shift once.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -17,30 +15,18 @@ from .analyse import local_range
 from .errors import StoreError
 from .policy import Policy
 from .store import Store
+from .tables import Table
 
 GROUPINGS = ("officer-shift", "ward", "team", "borough")
 STATE_COLUMNS = ("on_patch_s", "off_patch_s", "in_station_s", "transit_s", "no_signal_s")
 
 
 @dataclass
-class Summary:
-    """A result table: column names and rows of plain values."""
+class Summary(Table):
+    """A result table (column names and rows of plain values) with its grouping and line."""
 
-    by: str
-    columns: list[str]
-    rows: list[tuple]
-    pledge_line: float
-
-    def records(self) -> list[dict]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
-
-    def to_csv(self) -> str:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(self.columns)
-        for row in self.rows:
-            writer.writerow(["" if v is None else v for v in row])
-        return buf.getvalue()
+    by: str = "ward"
+    pledge_line: float = 0.8
 
     def to_json(self) -> str:
         return json.dumps({"by": self.by, "pledge_line": self.pledge_line,
