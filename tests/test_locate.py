@@ -134,3 +134,16 @@ def test_polygon_stations_grow_by_the_margin_in_metres():
     lat = np.array([north_edge + 15 / 111_195, north_edge + 25 / 111_195])
     lon = np.array([-0.09975, -0.09975])
     assert list(stations.contains(lat, lon)) == [True, False]
+
+
+def test_find_sorted_matches_numpy():
+    from visibility.kernels.lookup import find_sorted
+
+    rng = np.random.default_rng(11)
+    table = np.unique(rng.integers(0, 2**63, 5000, dtype=np.uint64))
+    queries = np.concatenate([rng.choice(table, 3000), rng.integers(0, 2**63, 3000, dtype=np.uint64),
+                              np.array([0, 2**64 - 1], np.uint64)])
+    pos = np.searchsorted(table, queries)
+    want = np.where((pos < len(table)) & (table[np.minimum(pos, len(table) - 1)] == queries), pos, -1)
+    assert find_sorted(table, queries).tolist() == want.tolist()
+    assert find_sorted(np.empty(0, np.uint64), queries[:3]).tolist() == [-1, -1, -1]

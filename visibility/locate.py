@@ -5,6 +5,9 @@ ward-cell index; an interior cell gives the ward at once, a boundary cell sends
 the fix to an exact point-in-polygon test against the few wards that cell
 touches. A point exactly on an edge shared by two wards belongs to the ward
 whose code sorts first, so every point belongs to exactly one ward or none.
+The exact test is the numba kernel :func:`~visibility.kernels.first_covering_polygon`
+over the wards' rings, flattened and indexed once when the index is built: shapely's
+``intersects_xy`` rule with an exact orientation test (see :mod:`visibility.kernels.pip`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import latlng_to_cells
+from .kernels import PolygonIndex, build_polygon_index, first_covering_polygon, latlng_to_cells
+from .kernels.lookup import find_sorted
 from .store import Store
 
 NO_WARD = -1
@@ -30,6 +34,7 @@ class WardIndex:
     interior_ward: np.ndarray  # int32 per cell: the ward index, or -1 for a boundary cell
     cand_ptr: np.ndarray       # int64, CSR offsets into cand_ward per cell
     cand_ward: np.ndarray      # int32 candidate ward indexes of each cell (ascending)
+    polygons: PolygonIndex     # the wards' rings (lon, lat) indexed for the exact test
 
     @classmethod
     def from_store(cls, store: Store) -> "WardIndex":
@@ -64,7 +69,8 @@ class WardIndex:
         interior_ward = np.full(len(uniq), NO_WARD, np.int32)
         only = (counts == 1) & interior[first]
         interior_ward[only] = ward[first[only]]
-        return cls(codes, geoms, resolution, uniq, interior_ward, cand_ptr, ward)
+        return cls(codes, geoms, resolution, uniq, interior_ward, cand_ptr, ward,
+                   polygon_index(geoms))
 
     def locate(self, lat: np.ndarray, lon: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
         """Ward index of each fix (``-1`` outside every ward)."""
@@ -73,46 +79,39 @@ class WardIndex:
         out = np.full(len(lat), NO_WARD, np.int32)
         if len(self.cells) == 0 or len(lat) == 0:
             return out
-        pos = np.searchsorted(self.cells, cells)
-        pos_c = np.minimum(pos, len(self.cells) - 1)
-        found = self.cells[pos_c] == cells
-        out[found] = self.interior_ward[pos_c[found]]
+        pos = find_sorted(self.cells, cells)
+        found = pos >= 0
+        out[found] = self.interior_ward[pos[found]]
         edge = np.flatnonzero(found & (out == NO_WARD))
         if len(edge):
             out[edge] = points_in_wards(
-                lat[edge], lon[edge], pos_c[edge], self.cand_ptr, self.cand_ward, self.geoms)
+                lat[edge], lon[edge], pos[edge], self.cand_ptr, self.cand_ward, self.polygons)
         return out
 
 
-def points_in_wards(lat, lon, cell_pos, cand_ptr, cand_ward, geoms) -> np.ndarray:
+def points_in_wards(lat, lon, cell_pos, cand_ptr, cand_ward, polygons: PolygonIndex) -> np.ndarray:
     """Exact ward of fixes in boundary cells: the first candidate ward that covers the point.
 
     ``cell_pos`` is each fix's position in the cell index; the candidates of a
     cell are ``cand_ward[cand_ptr[p]:cand_ptr[p + 1]]`` in ascending ward order.
     Points on a ward's edge count as inside it (shapely's ``intersects``).
     """
+    return first_covering_polygon(polygons, lon, lat, cell_pos, cand_ptr, cand_ward)
+
+
+def polygon_index(geoms) -> PolygonIndex:
+    """The rings of (Multi)Polygons, x = longitude and y = latitude, indexed for the exact test."""
     import shapely
 
-    lat = np.asarray(lat, np.float64)
-    lon = np.asarray(lon, np.float64)
-    out = np.full(len(lat), NO_WARD, np.int32)
-    if len(lat) == 0:
-        return out
-    first = cand_ptr[cell_pos]
-    count = cand_ptr[cell_pos + 1] - first
-    total = int(count.sum())
-    fix = np.repeat(np.arange(len(lat)), count)
-    offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    ward = cand_ward[np.repeat(first, count) + offset]
-    hit = np.zeros(total, bool)
-    order = np.argsort(ward, kind="stable")
-    wards, starts = np.unique(ward[order], return_index=True)
-    for w, sel in zip(wards, np.split(order, starts[1:])):
-        shapely.prepare(geoms[w])
-        hit[sel] = shapely.intersects_xy(geoms[w], lon[fix[sel]], lat[fix[sel]])
-    hit_fix, first_hit = np.unique(fix[hit], return_index=True)
-    out[hit_fix] = ward[hit][first_hit]
-    return out
+    geoms = np.asarray(geoms, dtype=object)
+    parts, part_geom = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    ring_ptr = np.zeros(len(rings) + 1, np.int64)
+    np.cumsum(np.bincount(vertex_ring, minlength=len(rings)), out=ring_ptr[1:])
+    poly_ptr = np.zeros(len(geoms) + 1, np.int64)
+    np.cumsum(np.bincount(part_geom[ring_part], minlength=len(geoms)), out=poly_ptr[1:])
+    return build_polygon_index(xy, ring_ptr, poly_ptr)
 
 
 def grow_m(geom, margin_m: float):
