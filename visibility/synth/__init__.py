@@ -6,6 +6,10 @@
 - :func:`generate_tracks` - GPS fixes for every shift, with realistic mess.
 - :func:`write_sample` - the committed files in ``boundaries/`` and ``sample_tracks/``.
 
+For planning (``visibility plan``): :mod:`.patrol` turns a pattern's shifts,
+beats and visits into tracks, :mod:`.gps` is the fitted GPS device model, and
+:mod:`.realism` measures how close both come to real recordings.
+
 Everything is seeded and deterministic; nothing depends on the clock.
 """
 
