@@ -5,14 +5,23 @@ batches ordered by shift and time. Each batch is located (H3 cell, ward,
 station) and passed through the track kernel, then written back through Arrow:
 ``fix_results`` (one row per fix), ``shift_results`` (one row per shift, with
 the seconds of each state) and ``presence`` (on-patch time per ward, cell and
-hour). Re-analysing a range replaces its results; the whole run is one
-transaction.
+hour). Re-analysing a range replaces its results, committed in chunks of whole
+shifts (each chunk atomic), so that a run of any size fits in memory.
+
+Memory is bounded independently of the number of fixes: DuckDB works within
+its share of ``memory_limit`` (spilling to a folder beside the store), and
+Python holds one batch of whole shifts at a time. The per-batch step
+(:func:`analyse_batch`) is the same on one machine and on a Dask cluster
+(:mod:`visibility.distributed`).
 """
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -21,14 +30,28 @@ import pyarrow as pa
 
 from . import __version__
 from .boundaries import rebuild_ward_cells
-from .errors import StoreError
+from .errors import MemoryLimitError, StoreError
 from .kernels import latlng_to_cells, track_pass
 from .locate import NO_WARD, StationIndex, WardIndex
 from .policy import Policy
-from .store import Store
+from .store import STATES, Store
 
-#: Fixes per Arrow batch streamed from the store.
+#: Fixes per Arrow batch streamed from the store (at most; a memory limit may make it smaller).
 BATCH_ROWS = 1 << 20
+#: Python-side bytes per fix of a batch at its peak: the Arrow batch from DuckDB, the kernels'
+#: arrays and the fix-results table handed back (measured; see benchmarks/README.md, "Scale").
+BYTES_PER_FIX = 400
+#: What the process needs before any fixes: the interpreter, numba's compiled kernels, pyarrow,
+#: shapely and a ward index of London's 649 wards (measured: about 400 MB).
+BASE_BYTES = 400 * 10**6
+#: Shares of the rest of ``memory_limit``: DuckDB's, and the Python batches'; the remaining
+#: tenth is slack for DuckDB's own overheads beyond its limit.
+DUCKDB_SHARE, BATCH_SHARE = 0.6, 0.3
+#: Fixes per committed chunk of results when no memory limit is set. DuckDB holds about 60 bytes
+#: a fix appended in an open transaction (beyond its memory limit); with a limit, chunks are
+#: sized to keep that within the slack.
+COMMIT_ROWS = 4 << 20
+TXN_BYTES_PER_FIX = 60
 
 
 @dataclass
@@ -42,6 +65,8 @@ class AnalyseReport:
     to_ts: datetime | None
     policy_digest: str
     notes: list[str] = field(default_factory=list)
+    #: Seconds spent in each stage of the run (where the time goes).
+    stages: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -51,6 +76,7 @@ class AnalyseReport:
             "from": self.from_ts.isoformat() if self.from_ts else None,
             "to": self.to_ts.isoformat() if self.to_ts else None,
             "policy_digest": self.policy_digest, "notes": list(self.notes),
+            "stages": {k: round(v, 3) for k, v in self.stages.items()},
         }
 
 
@@ -76,6 +102,110 @@ def _range_sql(lo, hi, officers: list[str] | None = None) -> tuple[str, list]:
         clauses.append("list_contains(?, officer_id)")
         params.append(list(officers))
     return " AND ".join(clauses), params
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(value: str | int) -> int:
+    """Bytes in a size such as ``4GB`` (decimal, as DuckDB reads it), ``512MiB`` or ``1000000``."""
+    if isinstance(value, int):
+        size = value
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+        if not m or m.group(2).lower() not in _UNITS:
+            raise MemoryLimitError(f"memory limit {value!r} is not a size like 4GB, 512MB or 2GiB")
+        size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if size <= 0:
+        raise MemoryLimitError(f"memory limit {value!r} must be more than 0")
+    return size
+
+
+def format_size(n: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How ``memory_limit`` is shared: DuckDB's limit, and the fixes per Python batch."""
+
+    limit_bytes: int | None
+    duckdb_bytes: int | None
+    batch_rows: int
+
+    @classmethod
+    def make(cls, memory_limit: str | int | None = None, batch_rows: int | None = None) -> "MemoryPlan":
+        """Share ``memory_limit`` out; a ``batch_rows`` that cannot fit is an error, not an OOM kill."""
+        if batch_rows is not None and batch_rows < 1:
+            raise MemoryLimitError(f"batch rows {batch_rows} must be at least 1")
+        if memory_limit is None:
+            return cls(None, None, batch_rows or BATCH_ROWS)
+        limit = parse_size(memory_limit)
+        if limit <= BASE_BYTES:
+            raise MemoryLimitError(
+                f"--memory-limit {format_size(limit)} is less than the {format_size(BASE_BYTES)} the "
+                "program needs before any fixes; give at least 1GB")
+        usable = limit - BASE_BYTES
+        budget = int(usable * BATCH_SHARE)
+        fits = max(budget // BYTES_PER_FIX, 1)
+        if batch_rows is not None and batch_rows > fits:
+            raise MemoryLimitError(
+                f"--batch-rows {batch_rows:,} needs about {format_size(batch_rows * BYTES_PER_FIX)}, "
+                f"more than the {format_size(budget)} of --memory-limit {format_size(limit)} kept for "
+                f"batches; use --batch-rows {fits:,} or less, or a larger --memory-limit")
+        return cls(limit, int(usable * DUCKDB_SHARE), batch_rows or min(BATCH_ROWS, fits))
+
+    @property
+    def commit_rows(self) -> int:
+        """Fixes per committed chunk of results (see :func:`write_results`)."""
+        if self.limit_bytes is None:
+            return max(COMMIT_ROWS, self.batch_rows)
+        slack = (self.limit_bytes - BASE_BYTES) * (1 - DUCKDB_SHARE - BATCH_SHARE)
+        return max(self.batch_rows, int(slack // TXN_BYTES_PER_FIX))
+
+    def error(self, what: str) -> MemoryLimitError:
+        """The one-line error for running out of memory while doing ``what``."""
+        if self.limit_bytes is None:
+            return MemoryLimitError(
+                f"out of memory while {what}; set --memory-limit (e.g. 4GB) so that DuckDB spills "
+                f"to disk, or use a smaller --batch-rows (now {self.batch_rows:,})")
+        return MemoryLimitError(
+            f"out of memory while {what} within --memory-limit {format_size(self.limit_bytes)} "
+            f"(DuckDB {format_size(self.duckdb_bytes)}, batches of {self.batch_rows:,} fixes); "
+            "use a smaller --batch-rows or a larger --memory-limit")
+
+
+@contextmanager
+def memory_bounded(store: Store, plan: MemoryPlan, what: str):
+    """DuckDB within the plan's limit, spilling beside the store; out of memory is one clear error.
+
+    The store's previous settings are restored afterwards.
+    """
+    import duckdb
+
+    con = store.con
+    before = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+                         ).fetchall()[0]
+    if plan.duckdb_bytes is not None:
+        con.execute(f"SET memory_limit = '{int(plan.duckdb_bytes)}B'")
+        spill = f"{store.path}.tmp"
+        if before[1] != spill:
+            con.execute("SET temp_directory = ?", [spill])
+    try:
+        yield plan
+    except duckdb.OutOfMemoryException:
+        raise plan.error(what) from None
+    except MemoryError:
+        raise plan.error(what) from None
+    finally:
+        if plan.duckdb_bytes is not None:
+            con.execute("RESET memory_limit")
+            if con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] != before[0]:
+                con.execute("SET memory_limit = ?", [before[0]])
 
 
 @dataclass
@@ -108,13 +238,14 @@ def open_scope(store: Store, policy: Policy, date_from: date | None = None,
     lo, hi = local_range(date_from, date_to, policy.timezone)
     where, params = _range_sql(lo, hi, officers)
     if shift_ids is not None:
-        where += " AND list_contains(?, shift_id)"
+        where += " AND shift_id IN (SELECT unnest(?))"
         params.append(list(shift_ids))
-    shifts = con.execute(
-        f"""SELECT s.shift_id, s.officer_id, epoch_us(s.start_ts), epoch_us(s.end_ts), s.kind
-            FROM shifts s WHERE {where} ORDER BY s.shift_id""", params
-    ).fetchall()
-    if not shifts:
+    shifts = con.sql(
+        f"""SELECT s.shift_id, s.officer_id, epoch_us(s.start_ts) AS start_us,
+                   epoch_us(s.end_ts) AS end_us, s.kind
+            FROM shifts s WHERE {where} ORDER BY s.shift_id""", params=params
+    ).to_arrow_table()
+    if not shifts.num_rows:
         span = f"between {date_from or 'the start'} and {date_to or 'the end'}"
         raise StoreError(f"no shifts start {span}")
     notes = []
@@ -124,7 +255,8 @@ def open_scope(store: Store, policy: Policy, date_from: date | None = None,
             rebuild_ward_cells(store, policy.h3_resolution)
         notes.append(f"ward cells rebuilt at H3 resolution {policy.h3_resolution}")
     wards = WardIndex.from_store(store)
-    return Scope(where, params, lo, hi, _Context.build(con, shifts, wards), wards, notes)
+    pairs = con.execute("SELECT officer_id, ward_code FROM officer_wards").fetchall()
+    return Scope(where, params, lo, hi, _Context.build(shifts, pairs, wards), wards, notes)
 
 
 @dataclass
@@ -164,20 +296,26 @@ class Fixes:
         return seg, np.searchsorted(ctx.shift_id, self.shift_id[seg[:-1]])
 
 
-def stream_fixes(store: Store, scope: Scope):
+def scope_fixes_sql(con, shifts_sql: str, extra: str = "") -> str:
+    """SQL of the fixes of the shifts that ``shifts_sql`` selects (shift_id, t, lat, lon, acc,
+    then ``extra`` columns of the shift ``s``), ordered by shift then time."""
+    fixes, qualify = _fixes_sql(con)
+    return f"""SELECT s.shift_id, epoch_us(p.ts) AS t, p.lat, p.lon,
+                      coalesce(p.accuracy_m, 'NaN'::DOUBLE) AS acc{extra}
+               FROM ({shifts_sql}) s
+               JOIN {fixes} p
+                 ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
+               {qualify}
+               ORDER BY s.shift_id, p.ts"""
+
+
+def stream_fixes(store: Store, scope: Scope, batch_rows: int = BATCH_ROWS):
     """Fixes of the scope's shifts from the store, in Arrow batches cut at shift edges."""
-    fixes, qualify = _fixes_sql(store.con)
     reader_con = store.con.cursor()
     try:
         reader = reader_con.sql(
-            f"""SELECT s.shift_id, epoch_us(p.ts) AS t, p.lat, p.lon,
-                       coalesce(p.accuracy_m, 'NaN'::DOUBLE) AS acc
-                FROM (SELECT * FROM shifts s WHERE {scope.where}) s
-                JOIN {fixes} p
-                  ON p.officer_id = s.officer_id AND p.ts >= s.start_ts AND p.ts < s.end_ts
-                {qualify}
-                ORDER BY s.shift_id, p.ts""", params=scope.params
-        ).to_arrow_reader(BATCH_ROWS)
+            scope_fixes_sql(store.con, f"SELECT * FROM shifts s WHERE {scope.where}"),
+            params=scope.params).to_arrow_reader(batch_rows)
         for table in _whole_shifts(reader):
             yield Fixes.from_table(table)
     finally:
@@ -205,6 +343,70 @@ def track(fixes: Fixes, scope: Scope, policy: Policy, in_station: np.ndarray,
                      accuracy_limit_m=policy.accuracy_limit_m,
                      transit_speed_kmh=policy.transit_speed_kmh, speed_window=policy.speed_window)
     return out, seg, pos
+
+
+@dataclass
+class ShiftTotals:
+    """Per-shift sums over the batches: owned microseconds per state, unreliable fixes, fixes."""
+
+    shift_id: np.ndarray
+    totals_us: np.ndarray  # int64 (shifts, 5), columns in state order
+    n_unreliable: np.ndarray
+    n_fixes: np.ndarray
+
+    @classmethod
+    def zeros(cls, shift_id: np.ndarray) -> "ShiftTotals":
+        n = len(shift_id)
+        return cls(np.asarray(shift_id, np.int64), np.zeros((n, 5), np.int64),
+                   np.zeros(n, np.int64), np.zeros(n, np.int64))
+
+    def to_table(self) -> pa.Table:
+        """The shifts that had fixes, as a table (one column per state)."""
+        had = self.n_fixes > 0
+        cols = {"shift_id": self.shift_id[had]}
+        cols.update({f"{name}_us": self.totals_us[had, k] for k, name in enumerate(STATES)})
+        cols.update(n_unreliable=self.n_unreliable[had], n_fixes=self.n_fixes[had])
+        return pa.table(cols)
+
+    def add_table(self, table: pa.Table) -> None:
+        """Add a :meth:`to_table` of some of these shifts (e.g. one partition's)."""
+        ids = table.column("shift_id").to_numpy()
+        pos = np.searchsorted(self.shift_id, ids)
+        if len(ids) and (pos.max() >= len(self.shift_id) or (self.shift_id[pos] != ids).any()):
+            raise StoreError("partition results name shifts outside the analysed scope")
+        for k, name in enumerate(STATES):
+            np.add.at(self.totals_us[:, k], pos, table.column(f"{name}_us").to_numpy())
+        np.add.at(self.n_unreliable, pos, table.column("n_unreliable").to_numpy())
+        np.add.at(self.n_fixes, pos, table.column("n_fixes").to_numpy())
+
+
+class Stages(dict):
+    """Seconds per stage, added up over batches: ``with stages("locate"): ...``."""
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + perf_counter() - start
+
+
+def analyse_batch(fixes: Fixes, scope: Scope, stations: StationIndex, policy: Policy,
+                  totals: ShiftTotals, stages: Stages | None = None) -> pa.Table:
+    """Locate and track one batch of whole shifts: add to ``totals`` (aligned with
+    ``scope.ctx``), return the batch's ``fix_results`` rows. The same step on every engine."""
+    stages = Stages() if stages is None else stages
+    with stages("locate (H3, wards, stations)"):
+        cells, ward, on_patch = locate(fixes, scope)
+        in_station = stations.contains(fixes.lat, fixes.lon)
+    with stages("track kernel"):
+        out, seg, pos = track(fixes, scope, policy, in_station, on_patch)
+        totals.totals_us[pos] += out["totals_us"]
+        totals.n_unreliable[pos] += out["n_unreliable"]
+        totals.n_fixes[pos] += np.diff(seg)
+    with stages("fix results to Arrow"):
+        return fix_results_table(fixes, seg, pos, scope, cells, ward, out)
 
 
 def stale_shifts(store: Store, policy: Policy, date_from: date | None = None,
@@ -252,13 +454,58 @@ def stale_shifts(store: Store, policy: Policy, date_from: date | None = None,
 
 def analyse(store: Store, policy: Policy | None = None, date_from: date | None = None,
             date_to: date | None = None,
-            progress: Callable[[int], None] | None = None, force: bool = False) -> AnalyseReport:
+            progress: Callable[[int], None] | None = None, force: bool = False, *,
+            memory_limit: str | int | None = None, batch_rows: int | None = None,
+            engine: str = "local", scheduler: str | None = None,
+            work_dir: str | None = None) -> AnalyseReport:
     """Analyse the shifts starting on local days ``date_from`` to ``date_to`` (inclusive).
 
     Only shifts whose results are missing or out of date are redone (see
     :func:`stale_shifts`), unless ``force``; the report says what was redone.
+
+    ``memory_limit`` (e.g. ``"4GB"``) bounds the run: DuckDB gets its share and
+    spills beside the store, and batches hold at most ``batch_rows`` fixes
+    (sized from the limit when not given). Running out is a
+    :class:`~visibility.errors.MemoryLimitError`. ``engine="dask"`` runs the
+    same per-batch step partition by partition on a Dask cluster (``scheduler``:
+    ``local:N`` or an address; ``work_dir``: where the Parquet lives), see
+    :func:`visibility.distributed.analyse_distributed`.
     """
     policy = policy or Policy()
+    plan = MemoryPlan.make(memory_limit, batch_rows)
+    if engine not in ("local", "dask"):
+        raise StoreError(f"unknown engine {engine!r}; choose local or dask")
+    stages = Stages()
+    with memory_bounded(store, plan, "analysing"):
+        with stages("select shifts"):
+            scope, notes = _select(store, policy, date_from, date_to, force)
+        if scope is None:
+            return AnalyseReport(run_id=0, shifts=0, shifts_without_fixes=0, fixes=0, unreliable=0,
+                                 from_ts=None, to_ts=None, policy_digest=policy.digest, notes=notes)
+        if engine == "dask":
+            from .distributed import analyse_distributed
+
+            return analyse_distributed(store, policy, scope, notes, plan, scheduler=scheduler,
+                                       work_dir=work_dir, progress=progress, stages=stages)
+        stations = StationIndex.from_store(store, policy.station_radius_m, policy.station_margin_m)
+        totals = ShiftTotals.zeros(scope.ctx.shift_id)
+        seen = _seen(store.con)
+
+        def batches():
+            fixes_in = iter(stream_fixes(store, scope, plan.batch_rows))
+            while True:
+                with stages("DuckDB: select and sort fixes"):
+                    fixes = next(fixes_in, None)
+                if fixes is None:
+                    return
+                yield len(fixes), analyse_batch(fixes, scope, stations, policy, totals, stages)
+
+        return write_results(store, policy, scope, notes, totals, seen, batches(), progress, stages,
+                             commit_rows=plan.commit_rows)
+
+
+def _select(store: Store, policy: Policy, date_from, date_to, force) -> tuple[Scope | None, list]:
+    """The scope to redo (``None``: nothing is out of date) and the notes saying why."""
     con = store.con
     notes = []
     only = None
@@ -269,55 +516,106 @@ def analyse(store: Store, policy: Policy | None = None, date_from: date | None =
         where, params = _range_sql(*local_range(date_from, date_to, policy.timezone))
         total = con.execute(f"SELECT count(*) FROM shifts s WHERE {where}", params).fetchall()[0][0]
         if not only:
-            return AnalyseReport(run_id=0, shifts=0, shifts_without_fixes=0, fixes=0, unreliable=0,
-                                 from_ts=None, to_ts=None, policy_digest=policy.digest,
-                                 notes=[f"all {total} shifts in the range are up to date; nothing redone "
-                                        "(--force redoes them)"])
+            return None, [f"all {total} shifts in the range are up to date; nothing redone "
+                          "(--force redoes them)"]
         notes.append("redone: " + ", ".join(f"{len(ids)} {why}" for why, ids in stale.items())
                      + f"; {total - len(only)} up to date")
+        if len(only) == total:
+            only = None  # every shift of the range: no need to list them
     scope = open_scope(store, policy, date_from, date_to, shift_ids=only)
     notes += scope.notes
     if not con.execute("SELECT (SELECT count(*) FROM pings) + (SELECT count(*) FROM device_pings)"
                        ).fetchall()[0][0]:
         notes.append("the store holds no fixes: every shift is all no_signal")
-    stations = StationIndex.from_store(store, policy.station_radius_m, policy.station_margin_m)
-    ctx, where, params = scope.ctx, scope.where, scope.params
+    return scope, notes
+
+
+def _seen(con) -> tuple[int, int]:
+    """What results computed now have seen: the last source, and the assignments' version."""
     from .devices import assignments_version
 
-    seen = (con.execute("SELECT coalesce(max(source_id), 0) FROM sources").fetchall()[0][0],
+    return (con.execute("SELECT coalesce(max(source_id), 0) FROM sources").fetchall()[0][0],
             assignments_version(con))
-    totals = np.zeros((scope.n_shifts, 5), np.int64)
-    n_bad = np.zeros(scope.n_shifts, np.int64)
-    n_fix = np.zeros(scope.n_shifts, np.int64)
-    with store.transaction():
-        for table in ("fix_results", "presence", "shift_results"):
-            con.execute(
-                f"DELETE FROM {table} WHERE shift_id IN (SELECT shift_id FROM shifts s WHERE {where})",
-                params)
-        done = 0
-        for fixes in stream_fixes(store, scope):
-            cells, ward, on_patch = locate(fixes, scope)
-            out, seg, pos = track(fixes, scope, policy, stations.contains(fixes.lat, fixes.lon),
-                                  on_patch)
-            totals[pos] += out["totals_us"]
-            n_bad[pos] += out["n_unreliable"]
-            n_fix[pos] += np.diff(seg)
-            _write_fixes(con, fixes, seg, pos, scope, cells, ward, out)
-            done += len(fixes)
+
+
+def write_results(store: Store, policy: Policy, scope: Scope, notes: list[str],
+                  totals: ShiftTotals, seen: tuple[int, int], batches,
+                  progress: Callable[[int], None] | None = None,
+                  stages: Stages | None = None, commit_rows: int = COMMIT_ROWS) -> AnalyseReport:
+    """Replace the scope's results: ``batches`` yields (fixes, fix_results table or SQL relation
+    text) as they are computed, each of whole shifts whose ``totals`` are then complete.
+
+    Results are committed in chunks of whole shifts of about ``commit_rows`` fixes: a DuckDB
+    transaction holds memory for every row it appends, so one transaction for a force-year
+    would not fit. Each chunk replaces its shifts' results atomically; a run that stops part
+    way keeps the chunks it finished, and the next ``analyse`` redoes only the rest. The
+    run's row in ``analyses`` is written last.
+    """
+    con = store.con
+    stages = Stages() if stages is None else stages
+    run_id = con.execute("SELECT greatest((SELECT coalesce(max(run_id), 0) FROM analyses), "
+                         "(SELECT coalesce(max(run_id), 0) FROM shift_results)) + 1").fetchall()[0][0]
+    written = np.zeros(scope.n_shifts, bool)
+    pending, pending_rows, done = [], 0, 0
+
+    def commit() -> None:
+        pos = np.unique(np.concatenate(pending)) if pending else np.empty(0, np.int64)
+        with stages("DuckDB: write results"):
+            _write_shift_results(con, scope.ctx, totals, run_id, policy.digest, seen, pos)
+        with stages("DuckDB: presence"):
+            _write_presence(con, "shift_id IN (SELECT unnest(?))", [scope.ctx.shift_id[pos].tolist()])
+        con.execute("COMMIT")
+        written[pos] = True
+        pending.clear()
+
+    try:
+        for n, rows in batches:
+            with stages("DuckDB: write results"):
+                if not pending:
+                    con.execute("BEGIN TRANSACTION")
+                if isinstance(rows, str):  # every shift with fixes, from a relation
+                    pos = np.flatnonzero(totals.n_fixes > 0)
+                else:
+                    pos = np.searchsorted(scope.ctx.shift_id, np.unique(rows.column("shift_id")))
+                pending.append(pos)
+                _delete_results(con, scope.ctx.shift_id[pos])
+                if isinstance(rows, str):
+                    con.execute(f"INSERT INTO fix_results {rows}")
+                else:
+                    con.register("_fix_batch", rows)
+                    con.execute("INSERT INTO fix_results SELECT * FROM _fix_batch")
+                    con.unregister("_fix_batch")
+            done += n
+            pending_rows += n
             if progress:
-                progress(len(fixes))
-        run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM analyses").fetchall()[0][0]
-        _write_shift_results(con, ctx, totals, n_bad, n_fix, run_id, policy.digest, seen)
-        _write_presence(con, where, params)
-        con.execute(
-            "INSERT INTO analyses VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, scope.lo, scope.hi, policy.to_json(), policy.digest, __version__,
-             scope.n_shifts, done],
-        )
+                progress(n)
+            if pending_rows >= commit_rows:
+                commit()
+                pending_rows = 0
+        if not pending:
+            con.execute("BEGIN TRANSACTION")
+        rest = np.flatnonzero(~written)  # shifts without fixes, and the last chunk's
+        _delete_results(con, scope.ctx.shift_id[np.setdiff1d(rest, np.concatenate(pending or [rest[:0]]))])
+        pending.append(rest)
+        con.execute("INSERT INTO analyses VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, scope.lo, scope.hi, policy.to_json(), policy.digest, __version__,
+                     scope.n_shifts, done])
+        commit()
+    except BaseException:
+        if pending:
+            con.execute("ROLLBACK")
+        raise
     return AnalyseReport(
-        run_id=run_id, shifts=scope.n_shifts, shifts_without_fixes=int((n_fix == 0).sum()),
-        fixes=done, unreliable=int(n_bad.sum()), from_ts=scope.lo, to_ts=scope.hi,
-        policy_digest=policy.digest, notes=notes)
+        run_id=run_id, shifts=scope.n_shifts, shifts_without_fixes=int((totals.n_fixes == 0).sum()),
+        fixes=done, unreliable=int(totals.n_unreliable.sum()), from_ts=scope.lo, to_ts=scope.hi,
+        policy_digest=policy.digest, notes=notes, stages=dict(stages))
+
+
+def _delete_results(con, shift_ids: np.ndarray) -> None:
+    if len(shift_ids):
+        for table in ("fix_results", "presence", "shift_results"):
+            con.execute(f"DELETE FROM {table} WHERE shift_id IN (SELECT unnest(?))",
+                        [shift_ids.tolist()])
 
 
 def _fixes_sql(con) -> tuple[str, str]:
@@ -352,20 +650,21 @@ class _Context:
     n_wards: int
 
     @classmethod
-    def build(cls, con, shifts, wards: WardIndex) -> "_Context":
-        officer_ids, officer_idx = np.unique(np.array([s[1] for s in shifts], dtype=object),
-                                             return_inverse=True)
-        pairs = con.execute("SELECT officer_id, ward_code FROM officer_wards").fetchall()
+    def build(cls, shifts: pa.Table, pairs, wards: WardIndex) -> "_Context":
+        """From shifts (shift_id, officer_id, start_us, end_us, kind; by shift_id) and
+        (officer_id, ward_code) home-ward pairs."""
+        officer_ids, officer_idx = np.unique(
+            np.array(shifts.column("officer_id").to_pylist(), dtype=object), return_inverse=True)
         o_pos = {o: i for i, o in enumerate(officer_ids)}
         w_pos = {w: i for i, w in enumerate(wards.codes)}
         n_wards = max(len(wards.codes), 1)
         keys = sorted({o_pos[o] * n_wards + w_pos[w] for o, w in pairs if o in o_pos and w in w_pos})
         return cls(
-            shift_id=np.array([s[0] for s in shifts], np.int64),
+            shift_id=shifts.column("shift_id").to_numpy().astype(np.int64),
             officer_idx=officer_idx.astype(np.int64),
-            start_us=np.array([s[2] for s in shifts], np.int64),
-            end_us=np.array([s[3] for s in shifts], np.int64),
-            kind=[s[4] for s in shifts],
+            start_us=shifts.column("start_us").to_numpy().astype(np.int64),
+            end_us=shifts.column("end_us").to_numpy().astype(np.int64),
+            kind=shifts.column("kind").to_pylist(),
             officer_ids=officer_ids,
             allowed=np.array(keys, np.int64),
             n_wards=n_wards,
@@ -391,7 +690,8 @@ def _whole_shifts(reader):
         yield carry
 
 
-def _write_fixes(con, fixes: Fixes, seg, pos, scope: Scope, cells, ward, out) -> None:
+def fix_results_table(fixes: Fixes, seg, pos, scope: Scope, cells, ward, out) -> pa.Table:
+    """The ``fix_results`` rows of a batch, columns in the table's order."""
     ctx, wards = scope.ctx, scope.wards
     officer_of_fix = np.repeat(ctx.officer_idx[pos], np.diff(seg))
     ward_codes = pa.array(list(wards.codes) if len(wards.codes) else [], pa.string())
@@ -412,32 +712,33 @@ def _write_fixes(con, fixes: Fixes, seg, pos, scope: Scope, cells, ward, out) ->
         "own_from": pa.array(out["own_from_us"], ts_type),
         "own_to": pa.array(out["own_to_us"], ts_type),
     })
-    con.register("_fix_batch", table)
-    con.execute("INSERT INTO fix_results SELECT * FROM _fix_batch")
-    con.unregister("_fix_batch")
+    return table
 
 
-def _write_shift_results(con, ctx: _Context, totals, n_bad, n_fix, run_id: int, digest: str,
-                         seen: tuple[int, int]) -> None:
+def _write_shift_results(con, ctx: _Context, sums: ShiftTotals, run_id: int, digest: str,
+                         seen: tuple[int, int], pos: np.ndarray) -> None:
+    """The ``shift_results`` rows of the shifts at positions ``pos`` of the scope."""
+    totals, n_bad, n_fix = sums.totals_us[pos], sums.n_unreliable[pos], sums.n_fixes[pos]
+    start, end, n = ctx.start_us[pos], ctx.end_us[pos], len(pos)
     ts_type = pa.timestamp("us", tz="UTC")
     table = pa.table({
-        "shift_id": ctx.shift_id,
-        "officer_id": pa.array(list(ctx.officer_ids[ctx.officer_idx]), pa.string()),
-        "shift_start": pa.array(ctx.start_us, ts_type),
-        "shift_end": pa.array(ctx.end_us, ts_type),
-        "kind": pa.array(ctx.kind, pa.string()),
-        "duration_us": ctx.end_us - ctx.start_us,
+        "shift_id": ctx.shift_id[pos],
+        "officer_id": pa.array(list(ctx.officer_ids[ctx.officer_idx[pos]]), pa.string()),
+        "shift_start": pa.array(start, ts_type),
+        "shift_end": pa.array(end, ts_type),
+        "kind": pa.array([ctx.kind[i] for i in pos], pa.string()),
+        "duration_us": end - start,
         "on_patch_us": totals[:, 3],
         "off_patch_us": totals[:, 4],
         "in_station_us": totals[:, 1],
         "transit_us": totals[:, 2],
-        "no_signal_us": totals[:, 0] + np.where(n_fix == 0, ctx.end_us - ctx.start_us, 0),
+        "no_signal_us": totals[:, 0] + np.where(n_fix == 0, end - start, 0),
         "n_fixes": n_fix,
         "n_unreliable": n_bad,
-        "run_id": np.full(len(ctx.shift_id), run_id, np.int32),
-        "policy_digest": pa.array([digest] * len(ctx.shift_id), pa.string()),
-        "sources_seen": np.full(len(ctx.shift_id), seen[0], np.int32),
-        "assignments_seen": np.full(len(ctx.shift_id), seen[1], np.int64),
+        "run_id": np.full(n, run_id, np.int32),
+        "policy_digest": pa.array([digest] * n, pa.string()),
+        "sources_seen": np.full(n, seen[0], np.int32),
+        "assignments_seen": np.full(n, seen[1], np.int64),
     })
     con.register("_shift_batch", table)
     con.execute("INSERT INTO shift_results SELECT * FROM _shift_batch")

@@ -43,3 +43,11 @@ class KernelInputError(VisibilityError, ValueError):
 
 class StoreBusyError(StoreError):
     """Raised when another process holds the store and the wait (if any) ran out."""
+
+
+class MemoryLimitError(VisibilityError):
+    """Raised when analysis would exceed, or did exceed, its memory limit (``--memory-limit``)."""
+
+
+class PartitionError(VisibilityError):
+    """Raised when a Parquet partition (of an export or a distributed run) is unreadable or inconsistent."""
