@@ -44,6 +44,34 @@ class Policy:
     pledge_line: float = 0.80
     #: Whether abstracted shifts count in rostered duty time (the denominator).
     include_abstracted: bool = True
+    #: Reports: a share below the pledge line by at most this much is amber ("near"), lower is red.
+    amber_band: float = 0.05
+
+    #: Weekly local-time peak windows ("Fri-Sat 20:00-03:00"; "CODE: ..." for one ward or borough).
+    peak_windows: tuple[str, ...] = ("Mon-Thu 15:00-23:00", "Fri-Sat 15:00-03:00",
+                                     "Sun 15:00-23:00")
+    #: Where peak windows come from: "configured" (peak_windows) or "demand" (busiest hours).
+    peak_source: str = "configured"
+    #: Derived peaks: the busiest hours of the week that together hold this share of demand.
+    peak_demand_share: float = 0.5
+    #: Derive peak windows per "borough" or per "ward".
+    peak_demand_scope: str = "borough"
+    #: An area needs at least this many timed incidents for its peaks to be derived.
+    peak_demand_min: int = 100
+    #: Derived hotspots: the busiest cells of demand per ward (0: no limit).
+    hotspot_top_cells: int = 3
+    #: Derived hotspots: a cell needs at least this much demand.
+    hotspot_min_demand: int = 1
+    #: A visit to a hotspot survives exits (or silences) up to this long.
+    visit_bridge_s: float = 60.0
+    #: Visits shorter than this are pass-bys.
+    visit_short_min: float = 2.0
+    #: Visits from this long up to visit_effective_max_min are effective (the Koper curve).
+    visit_effective_min: float = 10.0
+    #: Visits longer than this are long.
+    visit_effective_max_min: float = 15.0
+    #: A hotspot should be visited at least this often in its peak windows.
+    hotspot_revisit_min: float = 120.0
 
     def __post_init__(self) -> None:
         try:
@@ -60,17 +88,50 @@ class Policy:
             "transit_speed_kmh": self.transit_speed_kmh > 0,
             "speed_window": 1 <= self.speed_window <= 10,
             "pledge_line": 0 < self.pledge_line <= 1,
+            "amber_band": 0 <= self.amber_band <= 0.5,
         }
         limits = {
             "h3_resolution": "an integer 0-15",
             "max_gap_s": "more than 0 and at most 3600",
             "speed_window": "an integer 1-10",
             "pledge_line": "more than 0 and at most 1",
+            "amber_band": "0 or more and at most 0.5",
         }
         for key, ok in checks.items():
             if not ok:
                 rule = limits.get(key, "0 or more" if key.startswith("station_") else "positive")
                 raise PolicyError(f"policy {key}: {getattr(self, key)!r} must be {rule}")
+        self._check_coverage_settings()
+
+    def _check_coverage_settings(self) -> None:
+        """Peak windows, hotspots and visits (docs/peaks.md)."""
+        from .peaks import parse_window
+
+        checks = {
+            "peak_demand_share": (0 < self.peak_demand_share <= 1, "more than 0 and at most 1"),
+            "peak_demand_min": (self.peak_demand_min >= 1, "an integer 1 or more"),
+            "hotspot_top_cells": (self.hotspot_top_cells >= 0, "an integer 0 or more"),
+            "hotspot_min_demand": (self.hotspot_min_demand >= 1, "an integer 1 or more"),
+            "visit_bridge_s": (0 <= self.visit_bridge_s <= 3600, "0 to 3600"),
+            "visit_short_min": (self.visit_short_min > 0, "positive"),
+            "visit_effective_min": (self.visit_effective_min > self.visit_short_min,
+                                    "more than visit_short_min"),
+            "visit_effective_max_min": (self.visit_effective_max_min > self.visit_effective_min,
+                                        "more than visit_effective_min"),
+            "hotspot_revisit_min": (self.hotspot_revisit_min > 0, "positive"),
+            "peak_source": (self.peak_source in ("configured", "demand"),
+                            "one of configured, demand"),
+            "peak_demand_scope": (self.peak_demand_scope in ("borough", "ward"),
+                                  "one of borough, ward"),
+        }
+        for key, (ok, rule) in checks.items():
+            if not ok:
+                raise PolicyError(f"policy {key}: {getattr(self, key)!r} must be {rule}")
+        for text in self.peak_windows:
+            try:
+                parse_window(text)
+            except PolicyError as exc:
+                raise PolicyError(f"policy peak_windows: {exc}") from None
 
     # ------------------------------------------------------------------
     @classmethod
@@ -137,4 +198,10 @@ def _coerce(key: str, type_name, value):
     elif type_name == "str":
         if isinstance(value, str):
             return value
+    elif type_name.startswith("tuple"):
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise PolicyError(f"policy {key}: {value!r} is not a list of strings")
     raise PolicyError(f"policy {key}: {value!r} is not a {type_name}")

@@ -66,6 +66,9 @@ def main():
     """
 
 
-from . import analyse, boundaries, demo, ingest, roster, store, summary  # noqa: E402,F401
+from . import analyse, boundaries, coverage, demo, ingest, roster, store, summary  # noqa: E402,F401
 from . import verify  # noqa: E402,F401
 from . import purge  # noqa: E402,F401
+from . import report  # noqa: E402,F401
+from . import plan  # noqa: E402,F401
+from . import export  # noqa: E402,F401
