@@ -21,7 +21,8 @@ def demo(tmp_path_factory):
 
 def test_demo_prints_where_everything_is_and_the_headline(demo):
     folder, output = demo
-    for name in ("demo.duckdb", "summary_wards.csv", "summary_officer_shifts.csv", "summary.html"):
+    for name in ("demo.duckdb", "summary_wards.csv", "summary_officer_shifts.csv", "summary.html",
+                 "report.html"):
         assert (folder / name).exists()
         assert str(folder / name) in output
     assert "Northbrook" in output and "pledge line: 80%" in output

@@ -35,13 +35,15 @@ class DemoResult:
     summary_csv: Path
     summary_html: Path
     shifts_csv: Path
+    report_html: Path
     ingests: list[IngestReport] = field(default_factory=list)
     wards: Summary | None = None
     borough: Summary | None = None
 
 
 def run_demo(folder: str | Path, progress=None) -> DemoResult:
-    """Build a fresh store in ``folder`` from the sample data, analyse the week, write summaries."""
+    """Build a fresh store in ``folder`` from the sample data, analyse the week, and write
+    the summaries and the commander's report."""
     from datetime import date
 
     folder = Path(folder)
@@ -51,7 +53,7 @@ def run_demo(folder: str | Path, progress=None) -> DemoResult:
     for stale in (db, folder / "demo.duckdb.wal"):
         stale.unlink(missing_ok=True)
     result = DemoResult(folder, db, folder / "summary_wards.csv", folder / "summary.html",
-                        folder / "summary_officer_shifts.csv")
+                        folder / "summary_officer_shifts.csv", folder / "report.html")
     policy = Policy()
     with Store.create(db) as store:
         load_wards(store, [bdir / "sample_wards.geojson"], "ward_code", "ward_name",
@@ -70,4 +72,15 @@ def run_demo(folder: str | Path, progress=None) -> DemoResult:
         result.shifts_csv.write_text(shifts.to_csv(), encoding="utf-8")
         write_summary_page(result.summary_html, store, result.borough, result.wards,
                            title=f"Visible time on patch, week of {WEEK[0]} to {WEEK[1]}")
+        # The fuller picture: peak-period coverage and hotspots, then the commander's report.
+        from .measures import measure
+        from .pseudonym import load_key
+        from .report import ReportScope, build_report
+
+        measure(store, policy, first, last)
+        borough = result.borough.rows[0][0]
+        report = build_report(store, ReportScope(first, last, borough=borough), policy,
+                              key=load_key(db), command=f"visibility report --db {db} "
+                              f"--borough {borough} --from {WEEK[0]} --to {WEEK[1]}")
+        report.write_html(result.report_html)
     return result

@@ -18,7 +18,8 @@ def demo(folder):
     """Run the whole pipeline on the shipped sample borough.
 
     Builds a store, loads the sample wards, stations, roster and a week of
-    tracks, analyses the week and writes a coverage summary (CSV and HTML).
+    tracks, analyses the week, measures peak coverage and hotspots, and writes
+    a coverage summary (CSV and HTML) and the commander's weekly report.
 
     \b
     Example:
@@ -42,4 +43,5 @@ def demo(folder):
     click.echo(f"ward summary:      {result.summary_csv}")
     click.echo(f"officer-shifts:    {result.shifts_csv}")
     click.echo(f"summary page:      {result.summary_html}")
+    click.echo(f"weekly report:     {result.report_html}")
     click.echo(f"explore further:   visibility summary --db {result.store} --by team")
