@@ -217,3 +217,20 @@ def test_hostile_names_are_stored_and_shown_literally(tmp_path):
     csv_text = run("summary", "--by", "team", "--format", "csv", db=db).output
     teams = {r["team"] for r in csvmod.DictReader(io.StringIO(csv_text))}
     assert set(HOSTILE) <= teams
+
+
+def test_small_groups_are_marked_and_can_be_blanked_for_sharing(tmp_path):
+    db, world = loaded_store(tmp_path)
+    assert run("ingest", world["fixes"], db=db).exit_code == 0
+    assert run("analyse", db=db).exit_code == 0
+    rows = json.loads(run("summary", "--by", "ward", "--format", "json", db=db).output)["rows"]
+    assert rows[0]["small_group"] is True and rows[0]["visible_share"] > 0
+    shared = json.loads(run("summary", "--by", "ward", "--format", "json", "--suppress-small",
+                            db=db).output)["rows"]
+    assert shared[0]["visible_share"] is None and shared[0]["officers"] == 1
+    assert "(small group)" in run("summary", "--suppress-small", db=db).output
+    policy = tmp_path / "p.toml"
+    policy.write_text("min_group_officers = 1\n")
+    one = json.loads(run("summary", "--by", "ward", "--format", "json", "--policy", policy,
+                         db=db).output)["rows"]
+    assert one[0]["small_group"] is False

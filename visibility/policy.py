@@ -46,6 +46,9 @@ class Policy:
     include_abstracted: bool = True
     #: Reports: a share below the pledge line by at most this much is amber ("near"), lower is red.
     amber_band: float = 0.05
+    #: Team, ward or borough figures from fewer officers than this are marked as small groups
+    #: (and blanked in shared exports), so no individual can be singled out.
+    min_group_officers: int = 3
 
     #: Weekly local-time peak windows ("Fri-Sat 20:00-03:00"; "CODE: ..." for one ward or borough).
     peak_windows: tuple[str, ...] = ("Mon-Thu 15:00-23:00", "Fri-Sat 15:00-03:00",
@@ -89,6 +92,7 @@ class Policy:
             "speed_window": 1 <= self.speed_window <= 10,
             "pledge_line": 0 < self.pledge_line <= 1,
             "amber_band": 0 <= self.amber_band <= 0.5,
+            "min_group_officers": 1 <= self.min_group_officers <= 1000,
         }
         limits = {
             "h3_resolution": "an integer 0-15",
@@ -96,6 +100,7 @@ class Policy:
             "speed_window": "an integer 1-10",
             "pledge_line": "more than 0 and at most 1",
             "amber_band": "0 or more and at most 0.5",
+            "min_group_officers": "an integer 1-1000",
         }
         for key, ok in checks.items():
             if not ok:

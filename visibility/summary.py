@@ -41,15 +41,20 @@ _SECONDS = """
     round(sum(duration_us) / 3.6e9, 2) AS duty_hours,
     sum(on_patch_us) / sum(duration_us) AS visible_share,
     sum(no_signal_us) / sum(duration_us) AS no_signal_share,
-    sum(on_patch_us) / sum(duration_us) >= $line AS meets_line
+    sum(on_patch_us) / sum(duration_us) >= $line AS meets_line,
+    count(DISTINCT officer_id) < $min_group AS small_group
 """
 
 
 def summarise(store: Store, by: str = "ward", policy: Policy | None = None,
               date_from: date | None = None, date_to: date | None = None,
               ward: str | None = None, team: str | None = None,
-              borough: str | None = None) -> Summary:
-    """Summarise analysed shifts that start on local days ``date_from`` to ``date_to``."""
+              borough: str | None = None, suppress_small: bool = False) -> Summary:
+    """Summarise analysed shifts that start on local days ``date_from`` to ``date_to``.
+
+    Group rows carry ``small_group`` when built from fewer officers than the
+    policy's ``min_group_officers``; ``suppress_small`` blanks their figures.
+    """
     if by not in GROUPINGS:
         raise StoreError(f"cannot summarise by {by!r}; choose one of {', '.join(GROUPINGS)}")
     policy = policy or Policy()
@@ -58,6 +63,8 @@ def summarise(store: Store, by: str = "ward", policy: Policy | None = None,
         raise StoreError("nothing has been analysed yet; run: visibility analyse")
     lo, hi = local_range(date_from, date_to, policy.timezone)
     params: dict = {"line": policy.pledge_line}
+    if by != "officer-shift":
+        params["min_group"] = policy.min_group_officers
     filters = ["true"]
     if lo is not None:
         filters.append("r.shift_start >= $lo")
@@ -122,4 +129,9 @@ def summarise(store: Store, by: str = "ward", policy: Policy | None = None,
     cur = con.execute(sql, params)
     columns = [d[0] for d in cur.description]
     rows = cur.fetchall()
+    if suppress_small and "small_group" in columns:
+        keep = {c for c in columns if not c.endswith(("_s", "_share", "_hours")) and c != "meets_line"}
+        flag = columns.index("small_group")
+        rows = [tuple(v if (c in keep or not row[flag]) else None for c, v in zip(columns, row))
+                for row in rows]
     return Summary(by=by, columns=columns, rows=rows, pledge_line=policy.pledge_line)

@@ -17,12 +17,15 @@ from .options import date_span, db_opt, from_opt, policy_opt, to_opt, week_opt
 @click.option("--ward", help="Only officers whose home wards include this ward code.")
 @click.option("--team", help="Only this team.")
 @click.option("--borough", help="Only officers of wards in this borough code.")
+@click.option("--suppress-small", is_flag=True,
+              help="Blank the figures of groups smaller than the policy's min_group_officers "
+                   "(for exports shared beyond the force).")
 @from_opt
 @to_opt
 @week_opt
 @db_opt
 @policy_opt
-def summary(by, fmt, out, ward, team, borough, date_from, date_to, week, db, policy_path):
+def summary(by, fmt, out, ward, team, borough, suppress_small, date_from, date_to, week, db, policy_path):
     """Visible share against the pledge line, with the breakdown of the rest.
 
     Each row gives the seconds on patch, off patch, in a station, in transit
@@ -42,7 +45,7 @@ def summary(by, fmt, out, ward, team, borough, date_from, date_to, week, db, pol
     policy = Policy.load(policy_path)
     with Store.open(db, read_only=True) as store:
         result = summarise(store, by, policy, date_from, date_to, ward=ward, team=team,
-                           borough=borough)
+                           borough=borough, suppress_small=suppress_small)
     if fmt == "csv":
         text = result.to_csv()
     elif fmt == "json":
@@ -81,7 +84,9 @@ def render_table(result) -> str:
         cells = []
         for c in cols:
             v = rec[c]
-            if c.endswith("share"):
+            if v is None:
+                cells.append("(small group)")
+            elif c.endswith("share"):
                 cells.append(f"{v:.1%}")
             elif c == "meets_line":
                 cells.append("meets" if v else "BELOW")
