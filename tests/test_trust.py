@@ -234,3 +234,28 @@ def test_small_groups_are_marked_and_can_be_blanked_for_sharing(tmp_path):
     one = json.loads(run("summary", "--by", "ward", "--format", "json", "--policy", policy,
                          db=db).output)["rows"]
     assert one[0]["small_group"] is False
+
+
+def test_a_store_made_by_schema_1_still_opens_and_reads_the_same(tmp_path):
+    """tests/data/store-v1.duckdb.gz was made by schema version 1 (the tiny world, analysed).
+
+    When the schema moves on, opening it must migrate it (MIGRATIONS) and keep its results.
+    """
+    import gzip
+    import shutil
+
+    from visibility.summary import summarise
+
+    db = tmp_path / "old.duckdb"
+    with gzip.open(ROOT / "tests" / "data" / "store-v1.duckdb.gz", "rb") as src, db.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with Store.open(db) as store:
+        version = store.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        from visibility.store import SCHEMA_VERSION
+
+        assert version == [(str(SCHEMA_VERSION),)]
+        rec = summarise(store, "officer-shift").records()[0]
+        assert (rec["officer_id"], rec["duty_s"]) == ("O1", 3600.0)
+        assert rec["on_patch_s"] + rec["off_patch_s"] + rec["transit_s"] + rec["in_station_s"] \
+            + rec["no_signal_s"] == 3600.0
+        assert store.count("pings") == 240
