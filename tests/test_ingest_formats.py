@@ -215,3 +215,27 @@ def test_gpx_that_is_not_xml_is_one_clear_error(store, tmp_path):
     path.write_text("this is not xml")
     with pytest.raises(InputFileError, match="f.gpx: not a readable GPX file"):
         ingest_file(store, path, IngestOptions(officer="O1"))
+
+
+def test_a_saved_mapping_file_repeats_the_choices(tmp_path):
+    from click.testing import CliRunner
+
+    from visibility.cli import main
+
+    db = tmp_path / "m.duckdb"
+    first = write(tmp_path / "a.csv", "who;when;a;b\nO1;2026-11-16T08:00:00Z;51.5;-0.1\n")
+    second = write(tmp_path / "b.csv", "who;when;a;b\nO1;2026-11-16T08:00:15Z;51.5;-0.1\n")
+    mapping = tmp_path / "radio.toml"
+    runner = CliRunner()
+    result = runner.invoke(main, ["ingest", str(first), "--officer-col", "who", "--time-col", "when",
+                                  "--lat-col", "a", "--lon-col", "b", "--save-mapping", str(mapping),
+                                  "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert 'lat_col = "a"' in mapping.read_text()
+    result = runner.invoke(main, ["ingest", str(second), "--mapping", str(mapping), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "accepted 1" in result.output
+    mapping.write_text('[mapping]\nlatitude = "a"\n')
+    result = runner.invoke(main, ["ingest", str(second), "--mapping", str(mapping), "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: mapping file {mapping}: unknown key 'latitude'")

@@ -92,9 +92,50 @@ class IngestOptions:
     date_order: str = "dmy"      # slash dates: day first (UK) or month first
     format: str | None = None    # force a format instead of detecting it
 
+    @classmethod
+    def load(cls, path: str | Path, **given) -> "IngestOptions":
+        """Options from a saved mapping file (TOML); options given here win over the file."""
+        import tomllib
+
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputFileError(f"mapping file {path}: no such file") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputFileError(f"mapping file {path}: cannot read ({exc})") from None
+        data = data.get("mapping", data)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputFileError(f"mapping file {path}: unknown key {unknown[0]!r} "
+                                 f"(known: {', '.join(sorted(known))})")
+        bad = [k for k, v in data.items() if not isinstance(v, str)]
+        if bad:
+            raise InputFileError(f"mapping file {path}: {bad[0]} must be text")
+        data.update({k: v for k, v in given.items() if v is not None})
+        return cls(**data)
+
+    def to_toml(self, columns: dict[str, str] | None = None) -> str:
+        """This mapping as a TOML file (``columns``: the columns detection chose, to pin them)."""
+        values = {k: v for k, v in self.__dict__.items() if v is not None}
+        for field, option in ((C.OFFICER, "officer_col"), (C.DEVICE, "device_col"),
+                              (C.TIME, "time_col"), (C.LAT, "lat_col"), (C.LON, "lon_col"),
+                              (C.ACCURACY, "accuracy_col")):
+            if columns and field in columns:
+                values.setdefault(option, columns[field])
+        lines = ["[mapping]"] + [f"{k} = {_toml_str(v)}" for k, v in sorted(values.items())]
+        return "\n".join(lines) + "\n"
+
     def overrides(self) -> dict[str, str | None]:
         return {C.OFFICER: self.officer_col, C.DEVICE: self.device_col, C.TIME: self.time_col,
                 C.LAT: self.lat_col, C.LON: self.lon_col, C.ACCURACY: self.accuracy_col}
+
+
+def _toml_str(value: str) -> str:
+    import json
+
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
 
 
 # -- finding sources ------------------------------------------------------------------

@@ -40,11 +40,15 @@ tz_opt = click.option("--tz", default="Europe/London", show_default=True, callba
               help="How to read slash dates such as 03/04/2026.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "gpx", "geojson", "json"]),
               help="Read every file as this format (detected from the name or content otherwise).")
+@click.option("--mapping", type=click.Path(dir_okay=False),
+              help="A saved mapping file (TOML) of these options; options given here win.")
+@click.option("--save-mapping", type=click.Path(dir_okay=False),
+              help="Write the options and the columns chosen for the first file to this file.")
 @tz_opt
 @db_opt
 @json_opt
 def ingest(paths, officer_col, device_col, time_col, lat_col, lon_col, accuracy_col, officer,
-           device, crs, delimiter, date_order, fmt, tz, db, as_json):
+           device, crs, delimiter, date_order, fmt, mapping, save_mapping, tz, db, as_json):
     """Ingest GPS fixes from files, folders or globs (CSV, Parquet, GPX, GeoJSON, JSON).
 
     Each file lands in one transaction. Bad rows are kept in the store with
@@ -57,16 +61,23 @@ def ingest(paths, officer_col, device_col, time_col, lat_col, lon_col, accuracy_
       visibility ingest sample_tracks/fixes_2026-11-16.csv sample_tracks/fixes_2026-W47.parquet
       visibility ingest exports/ --crs EPSG:27700 --json
       visibility ingest run.gpx --officer PC1001
+      visibility ingest export.csv --time-col "Fix Time" --save-mapping radio.toml
+      visibility ingest next-export.csv --mapping radio.toml
     """
     from ..ingest import IngestOptions, expand_paths, ingest_file, total_bytes
     from ..store import Store
 
     if officer and device:
         raise click.UsageError("give --officer or --device, not both")
-    options = IngestOptions(officer_col=officer_col, time_col=time_col, lat_col=lat_col,
-                            lon_col=lon_col, accuracy_col=accuracy_col, tz=tz,
-                            delimiter=delimiter, device_col=device_col, officer=officer,
-                            device=device, crs=crs, date_order=date_order, format=fmt)
+    given = dict(officer_col=officer_col, time_col=time_col, lat_col=lat_col,
+                 lon_col=lon_col, accuracy_col=accuracy_col, delimiter=delimiter,
+                 device_col=device_col, officer=officer, device=device, crs=crs, format=fmt)
+    source = click.get_current_context().get_parameter_source
+    for name, value in (("tz", tz), ("date_order", date_order)):
+        if source(name).name != "DEFAULT" or not mapping:
+            given[name] = value
+    options = IngestOptions.load(mapping, **given) if mapping else IngestOptions(
+        **{k: v for k, v in given.items() if v is not None})
     files = expand_paths(list(paths))
     reports = []
     with Store.open(db, create=True) as store:
@@ -78,6 +89,11 @@ def ingest(paths, officer_col, device_col, time_col, lat_col, lon_col, accuracy_
                     progress(report.bytes)
                 if not as_json:
                     _print(report)
+    if save_mapping and reports:
+        with open(save_mapping, "w", encoding="utf-8") as fh:
+            fh.write(options.to_toml(reports[0].columns))
+        if not as_json:
+            click.echo(f"saved the mapping to {save_mapping}")
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
     elif len(reports) > 1:
