@@ -259,3 +259,47 @@ def test_a_store_made_by_schema_1_still_opens_and_reads_the_same(tmp_path):
         assert rec["on_patch_s"] + rec["off_patch_s"] + rec["transit_s"] + rec["in_station_s"] \
             + rec["no_signal_s"] == 3600.0
         assert store.count("pings") == 240
+
+
+def test_killed_analyse_and_report_leave_all_or_nothing_and_a_rerun_completes(tmp_path):
+    import shutil
+
+    import duckdb
+
+    from visibility.demo import run_demo
+
+    done = run_demo(tmp_path / "demo")
+    with Store.open(done.store, read_only=True) as store:
+        want = store.con.execute("SELECT sum(on_patch_us), count(*) FROM shift_results").fetchall()[0]
+        fixes = store.count("fix_results")
+    db = tmp_path / "again.duckdb"
+    shutil.copy(done.store, db)
+    con = duckdb.connect(str(db))
+    for table in ("shift_results", "fix_results", "presence", "analyses"):
+        con.execute(f"DELETE FROM {table}")
+    con.close()
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from visibility.cli import main
+        main([sys.argv[1], "--db", {str(db)!r}] + sys.argv[2:])
+    """)
+    page = tmp_path / "report.html"
+    for delay in (0.8, 1.6, 2.4):
+        for args in (["analyse"], ["report", "--borough", "X09000001", "--week", "2026-W47",
+                                   "--out", str(page)]):
+            proc = subprocess.Popen([sys.executable, "-c", code, *args],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            with Store.open(db, read_only=True) as store:
+                shifts, results = store.count("shift_results"), store.count("fix_results")
+            assert (shifts, results) in ((0, 0), (want[1], fixes))
+            if page.exists():  # a report is there whole, or not at all
+                assert page.read_text().rstrip().endswith("</html>")
+    result = run("analyse", db=db)
+    assert result.exit_code == 0
+    with Store.open(db, read_only=True) as store:
+        got = store.con.execute("SELECT sum(on_patch_us), count(*) FROM shift_results").fetchall()[0]
+    assert got == want

@@ -14,6 +14,7 @@ from .policy import Policy
 from .roster import load_roster
 from .store import Store
 from .summary import Summary, summarise
+from .files import write_text_atomic
 
 WEEK = ("2026-11-16", "2026-11-22")
 
@@ -68,8 +69,8 @@ def run_demo(folder: str | Path, progress=None) -> DemoResult:
         result.wards = summarise(store, "ward", policy, first, last)
         result.borough = summarise(store, "borough", policy, first, last)
         shifts = summarise(store, "officer-shift", policy, first, last)
-        result.summary_csv.write_text(result.wards.to_csv(), encoding="utf-8")
-        result.shifts_csv.write_text(shifts.to_csv(), encoding="utf-8")
+        write_text_atomic(result.summary_csv, result.wards.to_csv())
+        write_text_atomic(result.shifts_csv, shifts.to_csv())
         write_summary_page(result.summary_html, store, result.borough, result.wards,
                            title=f"Visible time on patch, week of {WEEK[0]} to {WEEK[1]}")
         # The fuller picture: peak-period coverage and hotspots, then the commander's report.

@@ -25,6 +25,7 @@ from .peaks import plan_peaks, ward_windows
 from .policy import Policy
 from .store import Store
 from .workforce import measure_abstraction, measure_turnover
+from .files import write_text_atomic
 
 #: Tables a run writes (all keyed by run_id).
 RESULT_TABLES = ("coverage_wards", "coverage_teams", "coverage_windows", "coverage_hours",
@@ -250,6 +251,6 @@ def export_table(store: Store, table: str, fmt: str = "csv", out: str | Path | N
     result = Table([d[0] for d in cur.description], cur.fetchall())
     text = result.to_csv() if fmt == "csv" else result.to_json()
     if out is not None:
-        Path(out).write_text(text, encoding="utf-8")
+        write_text_atomic(out, text)
         return len(result.rows), None
     return len(result.rows), text

@@ -8,6 +8,7 @@ from pathlib import Path
 from . import __version__
 from .store import Store
 from .summary import Summary
+from .files import write_text_atomic
 
 
 def _env():
@@ -33,7 +34,7 @@ def write_summary_page(path: str | Path, store: Store, borough: Summary, wards: 
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
     path = Path(path)
-    path.write_text(html, encoding="utf-8")
+    write_text_atomic(path, html)
     return path
 
 
@@ -46,5 +47,5 @@ def write_evidence_page(path: str | Path, evidence: dict) -> Path:
     html = _env().get_template("evidence.html.j2").render(
         e=evidence, chart=rows, claimed=evidence["claim"]["claimed"], version=__version__)
     path = Path(path)
-    path.write_text(html, encoding="utf-8")
+    write_text_atomic(path, html)
     return path

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..files import write_text_atomic
 from . import main
 from .options import LazyProgress, db_opt, json_opt
 
@@ -150,8 +151,7 @@ def rejects(source_id, reason, list_sources, fmt, out, limit, db):
     else:
         text = {"csv": table.to_csv, "json": table.to_json, "table": table.to_text}[fmt]()
     if out:
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        write_text_atomic(out, text)
         click.echo(f"wrote {len(table.rows)} rows to {out}")
     else:
         # CSV and JSON are data: shown exactly (tables have been made safe to print).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..files import write_text_atomic
 from . import main
 from .options import date_span, db_opt, from_opt, policy_opt, to_opt, week_opt
 
@@ -53,8 +54,7 @@ def summary(by, fmt, out, ward, team, borough, suppress_small, date_from, date_t
     else:
         text = render_table(result)
     if out:
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        write_text_atomic(out, text)
         click.echo(f"wrote {len(result.rows)} rows to {out}")
     else:
         # CSV and JSON are data: shown exactly (tables have been made safe to print).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..files import write_text_atomic
 from . import main
 from .options import date_span, db_opt, from_opt, json_opt, policy_opt, to_opt, week_opt
 
@@ -79,8 +80,7 @@ def verify(claim_path, scope, scope_id, claimed, comparison, date_from, date_to,
         evidence["sample_shows"] = "officer ids"
     text = to_json(evidence)
     if out_json:
-        with open(out_json, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write_text_atomic(out_json, text)
     if html:
         from ..pages import write_evidence_page
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data import ReportError, ReportScope, collect, status_of  # noqa: F401
+from ..files import write_text_atomic
 
 __all__ = ["Report", "ReportError", "ReportScope", "build_report", "status_of"]
 
@@ -36,7 +37,7 @@ class Report:
 
     def write_html(self, path: str | Path) -> Path:
         path = Path(path)
-        path.write_text(self.html, encoding="utf-8")
+        write_text_atomic(path, self.html)
         return path
 
     def write_exports(self, folder: str | Path) -> list[Path]:
