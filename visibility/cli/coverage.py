@@ -9,17 +9,8 @@ from datetime import date
 import click
 
 from . import main
-from .options import _date, date_span, db_opt, from_opt, json_opt, policy_opt, to_opt, week_opt
-
-
-def _tz(ctx, param, value):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {value!r}") from None
-    return value
+from .options import (_date, date_span, db_opt, from_opt, json_opt, policy_opt, to_opt,
+                      tz_opt, week_opt)
 
 
 # -- demand --------------------------------------------------------------------------------------
@@ -40,8 +31,7 @@ def demand():
 @click.option("--lon-col", help="Column holding the longitude (or the easting with --crs).")
 @click.option("--category-col", help="Column holding the category or crime type.")
 @click.option("--priority-col", help="Column holding the priority or grade.")
-@click.option("--tz", default="Europe/London", show_default=True, callback=_tz,
-              help="Time zone of times written without a UTC offset.")
+@tz_opt
 @db_opt
 @json_opt
 def demand_load(path, fmt, crs, time_col, lat_col, lon_col, category_col, priority_col, tz, db,

@@ -7,7 +7,7 @@ import json
 import click
 
 from . import main
-from .options import date_span, db_opt, from_opt, json_opt, to_opt, week_opt
+from .options import date_span, db_opt, from_opt, json_opt, to_opt, tz_opt, week_opt
 
 
 def _what(ctx, param, value):
@@ -27,8 +27,7 @@ def _what(ctx, param, value):
 @from_opt
 @to_opt
 @week_opt
-@click.option("--tz", default="Europe/London", show_default=True,
-              help="Time zone of the local dates in the partition names.")
+@tz_opt
 @db_opt
 @json_opt
 def export(folder, what, date_from, date_to, week, tz, db, as_json):

@@ -8,21 +8,9 @@ import click
 
 from ..files import write_text_atomic
 from . import main
-from .options import LazyProgress, db_opt, json_opt
+from .options import LazyProgress, db_opt, json_opt, tz_opt
 
 
-def _tz(ctx, param, value):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {value!r}") from None
-    return value
-
-
-tz_opt = click.option("--tz", default="Europe/London", show_default=True, callback=_tz,
-                      help="Time zone of times written without a UTC offset.")
 
 
 @main.command()

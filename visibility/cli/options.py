@@ -33,6 +33,18 @@ def _week(ctx, param, value):
     return monday, monday + timedelta(days=6)
 
 
+def _tz(ctx, param, value):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {value!r}") from None
+    return value
+
+
+tz_opt = click.option("--tz", default="Europe/London", show_default=True, callback=_tz,
+                      help="Time zone of times written without a UTC offset.")
 db_opt = click.option(
     "--db", "db", type=click.Path(dir_okay=False), envvar=DB_ENV, default=DEFAULT_DB,
     show_default=True, help=f"The store file (or set ${DB_ENV}).")

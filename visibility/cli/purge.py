@@ -7,13 +7,13 @@ import json
 import click
 
 from . import main
-from .options import _date, db_opt, json_opt
+from .options import _date, db_opt, json_opt, tz_opt
 
 
 @main.command()
 @click.option("--before", required=True, callback=_date, metavar="DATE",
               help="Delete raw fixes, per-fix results and rejected rows from before this local day.")
-@click.option("--tz", default="Europe/London", show_default=True, help="Zone of the local day.")
+@tz_opt
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @db_opt
 @json_opt

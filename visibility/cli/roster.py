@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import main
-from .options import db_opt
+from .options import db_opt, tz_opt
 
 
 @main.group()
@@ -18,8 +18,7 @@ def roster():
               help="CSV: officer_id,team,ward_code[,role]; several wards separated by ';'.")
 @click.option("--shifts", type=click.Path(dir_okay=False),
               help="CSV: officer_id,start,end,kind[,reason]; kind neighbourhood or abstracted.")
-@click.option("--tz", default="Europe/London", show_default=True,
-              help="Time zone for shift times written without a UTC offset.")
+@tz_opt
 @db_opt
 def load(officers, shifts, tz, db):
     """Load the roster: officers replace those with the same id; shifts are added.
