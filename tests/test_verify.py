@@ -158,3 +158,31 @@ def test_unknown_scope_id_is_a_clear_error(week85):
         with pytest.raises(ClaimError, match="no officers in team 'Nobody'"):
             verify(store, Claim(scope="team", scope_id="Nobody", date_from=WEEK[0],
                                 date_to=WEEK[1], claimed=0.8))
+
+
+def coverage_claim(claimed, window, comparison="at_least"):
+    return Claim(scope="ward", scope_id="W1", date_from=WEEK[0], date_to=WEEK[1], claimed=claimed,
+                 comparison=comparison, measure="peak_coverage", windows=(window,))
+
+
+def test_peak_coverage_claims_about_a_ward(week85):
+    with Store.open(week85, read_only=True) as store:
+        day = verify(store, coverage_claim(0.5, "Mon-Fri 08:00-12:00", "at_most"), samples=0, boot=300)
+        night = verify(store, coverage_claim(0.1, "Mon-Fri 20:00-22:00"), samples=0, boot=300)
+        one = verify(store, coverage_claim(0.5, "Mon 08:00-12:00"), samples=0, boot=300)
+    # Six officers out from 07:00 to 15:00: someone is nearly always on patch in the morning.
+    assert day["measured"]["unit"] == "peak window" and day["measured"]["windows"] == 5
+    assert day["measured"]["value"] > 0.9 and day["verdict"] == "not supported"
+    # Nobody works in the evening: every window is empty.
+    assert night["measured"]["value"] == 0 and night["measured"]["windows_with_nobody"] == 5
+    assert night["verdict"] == "not supported"
+    # One window cannot carry an interval.
+    assert one["verdict"] == "inconclusive" and "only 1 peak windows" in one["verdict_reason"]
+
+
+def test_peak_coverage_needs_a_ward_and_readable_windows():
+    with pytest.raises(ClaimError, match="about one ward"):
+        Claim(scope="team", scope_id="T", date_from=WEEK[0], date_to=WEEK[1], claimed=0.5,
+              measure="peak_coverage")
+    with pytest.raises(ClaimError, match="claim window 'Someday 25:00-26:00'"):
+        coverage_claim(0.5, "Someday 25:00-26:00")

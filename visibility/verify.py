@@ -29,10 +29,12 @@ from .store import STATES, Store
 
 SCOPES = ("borough", "ward", "team", "officer", "all")
 COMPARISONS = ("at_least", "at_most")
-MEASURES = ("visible_share",)
+MEASURES = ("visible_share", "peak_coverage")
 #: Data-quality limits beyond which a claim cannot be judged (inconclusive).
 MAX_NO_SIGNAL_SHARE = 0.25
 MAX_EMPTY_SHIFT_SHARE = 0.20
+#: Fewer resampling units than this (officer-shifts, or peak windows) cannot carry an interval.
+MIN_UNITS = 5
 #: Policy settings tried for sensitivity: each one varied alone from the base policy.
 SENSITIVITY = (
     ("max_gap_s", (60.0, 180.0, 300.0)),
@@ -60,6 +62,8 @@ class Claim:
     comparison: str = "at_least"
     measure: str = "visible_share"
     text: str = ""
+    #: For peak_coverage: local weekly windows such as "Fri-Sat 18:00-23:00" (default: the policy's).
+    windows: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.scope not in SCOPES:
@@ -70,6 +74,15 @@ class Claim:
             raise ClaimError(f"claim comparison {self.comparison!r} must be one of {', '.join(COMPARISONS)}")
         if self.measure not in MEASURES:
             raise ClaimError(f"claim measure {self.measure!r} must be one of {', '.join(MEASURES)}")
+        if self.measure == "peak_coverage" and self.scope != "ward":
+            raise ClaimError("a peak_coverage claim is about one ward: give scope = \"ward\"")
+        for text in self.windows:
+            from .peaks import parse_window
+
+            try:
+                parse_window(text)
+            except VisibilityError as exc:
+                raise ClaimError(f"claim window {text!r}: {exc}") from None
         if not 0 <= self.claimed <= 1:
             raise ClaimError(f"claimed value {self.claimed!r} must be a share between 0 and 1")
         if self.date_to < self.date_from:
@@ -88,7 +101,8 @@ class Claim:
         except tomllib.TOMLDecodeError as exc:
             raise ClaimError(f"claim file {path}: not valid TOML ({exc})") from None
         data = data.get("claim", data)
-        known = {"text", "scope", "scope_id", "from", "to", "week", "claimed", "comparison", "measure"}
+        known = {"text", "scope", "scope_id", "from", "to", "week", "claimed", "comparison", "measure",
+                 "windows"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ClaimError(f"claim file {path}: unknown key {unknown[0]!r}")
@@ -104,13 +118,25 @@ class Claim:
                    date_from=first, date_to=last, claimed=claimed,
                    comparison=str(data.get("comparison", "at_least")),
                    measure=str(data.get("measure", "visible_share")),
-                   text=str(data.get("text", "")))
+                   text=str(data.get("text", "")), windows=_windows(data.get("windows", ()), path))
 
     def sentence(self) -> str:
         who = "all officers" if self.scope == "all" else f"{self.scope} {self.scope_id}"
         words = "at least" if self.comparison == "at_least" else "at most"
+        if self.measure == "peak_coverage":
+            when = "; ".join(self.windows) or "the policy's peak windows"
+            return (f"{who} had an officer of its own visibly on patch for {words} "
+                    f"{self.claimed:.0%} of peak-window time ({when}), {self.date_from} to {self.date_to}")
         return (f"{who} visibly on patch {words} {self.claimed:.0%} of duty time, "
                 f"{self.date_from} to {self.date_to}")
+
+
+def _windows(value, path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ClaimError(f"claim file {path}: windows must be a list of texts like \"Fri-Sat 18:00-23:00\"")
+    return tuple(value)
 
 
 def _opt_str(value) -> str | None:
@@ -167,17 +193,53 @@ class _Pass:
     on_patch_us: np.ndarray   # per shift in scope
     duration_us: np.ndarray
     totals_us: np.ndarray     # shifts x 5
+    covered_us: np.ndarray | None = None  # peak_coverage: per window, time with someone on patch
+    window_us: np.ndarray | None = None
+
+    @property
+    def units(self) -> tuple[np.ndarray, np.ndarray]:
+        """(numerator, denominator) per resampling unit: officer-shifts, or peak windows."""
+        if self.covered_us is not None:
+            return self.covered_us, self.window_us
+        return self.on_patch_us, self.duration_us
 
     @property
     def value(self) -> float:
-        return float(self.on_patch_us.sum() / self.duration_us.sum())
+        num, den = self.units
+        return float(num.sum() / den.sum()) if den.sum() else 0.0
+
+
+@dataclass
+class _Windows:
+    """A ward's peak windows in the period, and the ward of every fix."""
+
+    ward_of_fix: np.ndarray
+    ward: int
+    start_us: np.ndarray
+    end_us: np.ndarray
+
+
+def _coverage(out: dict, ward_of_fix: np.ndarray, w: _Windows) -> np.ndarray:
+    """Per window: the time at least one scope officer was on patch in the ward (counted once)."""
+    from .kernels import clip_to_windows, merge_intervals
+
+    sel = (out["state"] == ON_PATCH) & (ward_of_fix == w.ward)
+    start, end = out["own_from_us"][sel], out["own_to_us"][sel]
+    order = np.argsort(start, kind="stable")
+    merged = merge_intervals(np.zeros(len(order), np.int64), start[order], end[order], 0)
+    pieces = clip_to_windows(np.zeros(len(merged["start_us"]), np.int64), merged["start_us"],
+                             merged["end_us"], np.array([0, len(w.start_us)]), w.start_us, w.end_us)
+    return np.bincount(pieces["window"], weights=pieces["end_us"] - pieces["start_us"],
+                       minlength=len(w.start_us)).astype(np.int64)
 
 
 def _run(fixes: Fixes, scope: Scope, policy: Policy, in_station, on_patch, keep_mask=None,
-         counted=None) -> tuple[_Pass, dict, np.ndarray]:
+         counted=None, windows: _Windows | None = None) -> tuple[_Pass, dict, np.ndarray]:
     ctx = scope.ctx
+    ward_of_fix = None if windows is None else windows.ward_of_fix
     if keep_mask is not None:
         fixes, in_station, on_patch = fixes.take(keep_mask), in_station[keep_mask], on_patch[keep_mask]
+        ward_of_fix = None if windows is None else ward_of_fix[keep_mask]
     totals = np.zeros((scope.n_shifts, 5), np.int64)
     out, seg, pos = track(fixes, scope, policy, in_station, on_patch)
     totals[pos] = out["totals_us"]
@@ -187,7 +249,11 @@ def _run(fixes: Fixes, scope: Scope, policy: Policy, in_station, on_patch, keep_
     totals[empty, NO_SIGNAL] = duration[empty]
     if counted is not None:
         totals, duration = totals[counted], duration[counted]
-    return _Pass(totals[:, ON_PATCH], duration, totals), out, seg
+    run = _Pass(totals[:, ON_PATCH], duration, totals)
+    if windows is not None:
+        run.covered_us = _coverage(out, ward_of_fix, windows)
+        run.window_us = windows.end_us - windows.start_us
+    return run, out, seg
 
 
 def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int = 0,
@@ -217,10 +283,17 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
             stations[k] = index.contains(fixes.lat, fixes.lon)
         return stations[k]
 
-    base, out, seg = _run(fixes, scope, policy, in_station_for(policy), on_patch, counted=counted)
+    windows = _claim_windows(claim, scope, ward, policy) if claim.measure == "peak_coverage" else None
+    base, out, seg = _run(fixes, scope, policy, in_station_for(policy), on_patch, counted=counted,
+                          windows=windows)
     value = base.value
     low, high = _bootstrap(base, seed, boot)
     quality = _data_quality(store, scope, fixes, seg, base, policy, officers)
+    units = len(base.units[1])
+    if units < MIN_UNITS:
+        kind = "peak windows" if windows is not None else "officer-shifts"
+        quality["problems"].append(f"only {units} {kind}: too few to judge the uncertainty "
+                                   f"(at least {MIN_UNITS})")
     verdict, reason = _verdict(claim, value, low, high, quality)
 
     variants = []
@@ -228,18 +301,19 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
         for v in values:
             p = policy.replace(**{name: v})
             radius = v if name == "station_radius_m" else None
-            run, _, _ = _run(fixes, scope, p, in_station_for(p, radius), on_patch, counted=counted)
+            run, _, _ = _run(fixes, scope, p, in_station_for(p, radius), on_patch, counted=counted,
+                             windows=windows)
             variants.append({"setting": name, "value": v, "measured": round(run.value, 6)})
     all_seg, _ = fixes.segments(ctx)
     thinned = []
     for interval in THINNING_S:
         mask = thin_mask(all_seg, fixes.t, interval)
         run, _, _ = _run(fixes, scope, policy, in_station_for(policy), on_patch, keep_mask=mask,
-                         counted=counted)
+                         counted=counted, windows=windows)
         # The same thinned track with the max gap widened to twice the new cadence.
         wide = policy.replace(max_gap_s=min(3600.0, max(policy.max_gap_s, 2 * interval)))
         adapted, _, _ = _run(fixes, scope, wide, in_station_for(policy), on_patch, keep_mask=mask,
-                             counted=counted)
+                             counted=counted, windows=windows)
         thinned.append({"interval_s": interval, "fixes": int(mask.sum()),
                         "measured": round(run.value, 6),
                         "max_gap_s_widened": wide.max_gap_s,
@@ -261,10 +335,11 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
                   "sentence": claim.sentence()},
         "measured": {
             "value": round(value, 6), "interval_95": [round(low, 6), round(high, 6)],
-            "bootstrap": {"resamples": boot, "unit": "officer-shift", "seed": seed},
+            "bootstrap": {"resamples": boot, "seed": seed},
             "officer_shifts": int(counted.sum()), "officers": int(len(np.unique(ctx.officer_idx[counted]))),
             "duty_hours": round(float(base.duration_us.sum()) / 3.6e9, 2),
             "breakdown": breakdown,
+            **_window_figures(windows, base),
         },
         "verdict": verdict,
         "verdict_reason": reason,
@@ -279,12 +354,40 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
     }
 
 
+def _claim_windows(claim: Claim, scope: Scope, ward_of_fix: np.ndarray, policy: Policy) -> _Windows:
+    """The claimed ward's peak windows in the claim's period, as UTC instants."""
+    from .peaks import configured, parse_window, window_instances
+
+    codes = list(scope.wards.codes)
+    if claim.scope_id not in codes:
+        raise ClaimError(f"ward {claim.scope_id!r} is not loaded")
+    weekly = [parse_window(t) for t in claim.windows] if claim.windows else configured(policy)
+    lo = int(scope.lo.timestamp() * 1_000_000)
+    hi = int(scope.hi.timestamp() * 1_000_000)
+    start, end = window_instances(weekly, claim.date_from, claim.date_to, policy.timezone, lo, hi)
+    if not len(start):
+        raise ClaimError("the claim's windows do not occur in its period")
+    return _Windows(ward_of_fix, codes.index(claim.scope_id), start, end)
+
+
+def _window_figures(windows: _Windows | None, run: _Pass) -> dict:
+    if windows is None:
+        return {"unit": "officer-shift"}
+    covered = run.covered_us
+    return {"unit": "peak window", "windows": int(len(covered)),
+            "window_hours": round(float(run.window_us.sum()) / 3.6e9, 2),
+            "windows_with_nobody": int((covered == 0).sum()),
+            "windows_fully_covered": int((covered == run.window_us).sum())}
+
+
 def _bootstrap(run: _Pass, seed: int, boot: int) -> tuple[float, float]:
-    """95% percentile interval of the duty-weighted share, resampling officer-shifts."""
-    n = len(run.duration_us)
+    """95% percentile interval of the weighted share, resampling its units (officer-shifts,
+    or peak windows for a coverage claim)."""
+    num, den = run.units
+    n = len(den)
     rng = np.random.default_rng(seed)
-    on = run.on_patch_us.astype(np.float64)
-    dur = run.duration_us.astype(np.float64)
+    on = num.astype(np.float64)
+    dur = den.astype(np.float64)
     values = np.empty(boot)
     chunk = max(1, 2_000_000 // max(n, 1))
     for start in range(0, boot, chunk):

@@ -18,6 +18,13 @@ from .options import date_span, db_opt, from_opt, json_opt, policy_opt, to_opt, 
 @click.option("--claimed", type=click.FloatRange(0, 1), help="The claimed visible share, e.g. 0.85.")
 @click.option("--comparison", type=click.Choice(["at_least", "at_most"]), default="at_least",
               show_default=True)
+@click.option("--measure", type=click.Choice(["visible_share", "peak_coverage"]),
+              default="visible_share", show_default=True,
+              help="visible_share: on-patch share of duty time; peak_coverage (a ward): share of "
+                   "peak-window time with at least one of its officers on patch.")
+@click.option("--window", "windows", multiple=True, metavar="WINDOW",
+              help='A weekly local window for peak_coverage, e.g. "Fri-Sat 18:00-23:00" '
+                   "(repeatable; default: the policy's peak windows).")
 @from_opt
 @to_opt
 @week_opt
@@ -31,8 +38,8 @@ from .options import date_span, db_opt, from_opt, json_opt, policy_opt, to_opt, 
 @db_opt
 @policy_opt
 @json_opt
-def verify(claim_path, scope, scope_id, claimed, comparison, date_from, date_to, week, seed,
-           samples, out_json, html, names, db, policy_path, as_json):
+def verify(claim_path, scope, scope_id, claimed, comparison, measure, windows, date_from, date_to,
+           week, seed, samples, out_json, html, names, db, policy_path, as_json):
     """Verify a visibility claim against the raw tracks.
 
     Prints the measured value with a 95% interval (bootstrap over
@@ -45,6 +52,8 @@ def verify(claim_path, scope, scope_id, claimed, comparison, date_from, date_to,
     Example:
       visibility verify --claim claims/week47.toml --html evidence.html
       visibility verify --scope borough --id X09000001 --week 2026-W47 --claimed 0.85
+      visibility verify --scope ward --id X05000007 --week 2026-W47 --measure peak_coverage \\
+          --window "Fri-Sat 18:00-23:00" --claimed 0.9
     """
     import shlex
     import sys
@@ -67,7 +76,8 @@ def verify(claim_path, scope, scope_id, claimed, comparison, date_from, date_to,
                                    "(--week, or --from and --to)")
         try:
             claim = Claim(scope=scope, scope_id=scope_id, date_from=first, date_to=last,
-                          claimed=claimed, comparison=comparison)
+                          claimed=claimed, comparison=comparison, measure=measure,
+                          windows=tuple(windows))
         except ClaimError as exc:
             raise click.UsageError(str(exc)) from None
     command = "visibility " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
@@ -99,11 +109,17 @@ def render(e: dict) -> str:
     from ..tables import clean
 
     m, s, q = e["measured"], e["sensitivity"], e["data_quality"]
+    if m["unit"] == "peak window":
+        what = (f"of {m['window_hours']:.0f} peak-window hours with an officer on patch "
+                f"({m['windows']} windows, {m['windows_with_nobody']} with nobody, "
+                f"{m['windows_fully_covered']} fully covered)")
+    else:
+        what = (f"visibly on patch, {m['officer_shifts']} officer-shifts, {m['officers']} officers, "
+                f"{m['duty_hours']:.0f} duty hours")
     lines = [
         f"claim:     {clean(e['claim']['text'] or e['claim']['sentence'])}",
-        f"measured:  {m['value']:.1%} visibly on patch (95% interval {m['interval_95'][0]:.1%} to "
-        f"{m['interval_95'][1]:.1%}), {m['officer_shifts']} officer-shifts, {m['officers']} officers, "
-        f"{m['duty_hours']:.0f} duty hours",
+        f"measured:  {m['value']:.1%} (95% interval {m['interval_95'][0]:.1%} to "
+        f"{m['interval_95'][1]:.1%}) {what}",
         f"verdict:   {e['verdict'].upper()} - {e['verdict_reason']}",
         f"breakdown: " + ", ".join(f"{k.removesuffix('_share')} {v:.1%}" for k, v in m["breakdown"].items()),
         f"sensitivity: {s['range'][0]:.1%} to {s['range'][1]:.1%} over other settings and fix rates; "
