@@ -303,3 +303,25 @@ def test_killed_analyse_and_report_leave_all_or_nothing_and_a_rerun_completes(tm
     with Store.open(db, read_only=True) as store:
         got = store.con.execute("SELECT sum(on_patch_us), count(*) FROM shift_results").fetchall()[0]
     assert got == want
+
+
+def test_a_full_disk_is_one_line_and_nothing_half_written(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here to fill up: {made.stderr.strip()}")
+    try:
+        db = mount / "s.duckdb"
+        assert run("init", db=db).exit_code == 0
+        assert run("boundaries", "load", ROOT / "boundaries" / "sample_wards.geojson", "--code-field",
+                   "ward_code", "--name-field", "ward_name", "--borough-code", "X", db=db).exit_code == 0
+        result = run("ingest", ROOT / "sample_tracks" / "fixes_2026-W47.parquet", db=db)
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: the disk is full (")
+        assert result.output.count("\n") == 1
+        with Store.open(db, read_only=True) as store:
+            assert (store.count("pings"), store.count("sources"), store.count("wards")) == (0, 0, 16)
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)

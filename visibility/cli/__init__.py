@@ -27,6 +27,10 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from None
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "No space left on device" in first:
+                raise click.ClickException(
+                    f"the disk is full ({first}); the command's changes were not kept: "
+                    "free some space and run it again") from None
             raise click.ClickException(f"database: {first}") from None
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
