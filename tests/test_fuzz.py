@@ -157,3 +157,57 @@ def test_geometry_bombs_are_refused_or_repaired_quickly(tmp_path):
         with pytest.raises(VisibilityError, match="not degrees|CRS is probably wrong"):
             load_wards(store, [metres], "code", "name", borough_code="B", borough_name="B")
     assert time.monotonic() - started < 60
+
+
+@FUZZ
+@given(text=nasty_text,
+       shift=st.fixed_dictionaries({"name": st.text(max_size=5), "start": st.sampled_from(["07:00", "25:00", "x", ""]),
+                                    "hours": st.one_of(st.integers(-5, 30), st.floats(allow_nan=True), st.text(max_size=3)),
+                                    "days": st.lists(st.sampled_from(["mon", "sat", "funday", 3]), max_size=3)}),
+       extra=st.dictionaries(st.sampled_from(["name", "bogus", "team", "gps", "beat"]), geojson_values, max_size=3))
+def test_pattern_files(tmp_path_factory, text, shift, extra):
+    from visibility.plan.pattern import load_pattern
+
+    path = tmp_path_factory.mktemp("pat") / "p.toml"
+
+    def toml_value(v):
+        return json.dumps(v) if not isinstance(v, float) or v == v else "nan"
+
+    body = "[[shift]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in shift.items())
+    for content in (text, body):
+        path.write_text(content)
+        try:
+            load_pattern(path)
+        except VisibilityError as exc:
+            assert "\n" not in str(exc).strip()
+
+
+@FUZZ
+@given(cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(min_size=0, max_size=16)), min_size=1, max_size=4))
+def test_damaged_parquet_files_are_one_clear_error_or_rows(base, cuts):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from visibility.errors import VisibilityError as Clear
+    from visibility.ingest import ingest_file
+
+    folder, db = base
+    good = folder / "good.parquet"
+    if not good.exists():
+        pq.write_table(pa.table({"officer_id": ["O1"] * 50,
+                                 "timestamp": [f"2026-11-16T08:{m:02d}:00Z" for m in range(50)],
+                                 "lat": [51.505] * 50, "lon": [-0.095] * 50}), good)
+    data = bytearray(good.read_bytes())
+    for at, junk in cuts:  # overwrite pieces, the footer's metadata included
+        at = (at * 7919) % max(len(data), 1)
+        data[at:at + len(junk)] = junk
+    bad = folder / f"bad{time.monotonic_ns()}.parquet"
+    bad.write_bytes(bytes(data))
+    with Store.open(db) as store:
+        try:
+            report = ingest_file(store, bad)
+            assert report.rows_read == report.accepted + report.rejected + report.duplicate + report.unassigned
+        except Clear as exc:
+            assert "\n" not in str(exc).strip()
+        finally:
+            store.con.execute("DELETE FROM pings; DELETE FROM rejects; DELETE FROM sources")

@@ -250,7 +250,10 @@ def ingest_file(store: Store, path: str | Path, options: IngestOptions | None = 
         return report
     try:
         with store.transaction():
-            structural = _stage(con, path, fmt, options, report)
+            try:
+                structural = _stage(con, path, fmt, options, report)
+            except duckdb.Error as exc:  # the file breaks while being read (corrupt pages...)
+                raise InputFileError(f"{path}: cannot read as {fmt.upper()}: {_first_line(exc)}") from None
             _check_times(con, path, report, options.tz)
             _check_coordinates(con, path)
             _find_duplicates(con, report.keyed_by)
