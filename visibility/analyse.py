@@ -5,8 +5,8 @@ batches ordered by shift and time. Each batch is located (H3 cell, ward,
 station) and passed through the track kernel, then written back through Arrow:
 ``fix_results`` (one row per fix), ``shift_results`` (one row per shift, with
 the seconds of each state) and ``presence`` (on-patch time per ward, cell and
-hour). Re-analysing a range replaces its results, committed in chunks of whole
-shifts (each chunk atomic), so that a run of any size fits in memory.
+hour). Re-analysing a range replaces its results in one transaction; under a
+memory limit, in atomic chunks of whole shifts, so that a run of any size fits.
 
 Memory is bounded independently of the number of fixes: DuckDB works within
 its share of ``memory_limit`` (spilling to a folder beside the store), and
@@ -47,10 +47,12 @@ BASE_BYTES = 400 * 10**6
 #: Shares of the rest of ``memory_limit``: DuckDB's, and the Python batches'; the remaining
 #: tenth is slack for DuckDB's own overheads beyond its limit.
 DUCKDB_SHARE, BATCH_SHARE = 0.6, 0.3
-#: Fixes per committed chunk of results when no memory limit is set. DuckDB holds about 60 bytes
-#: a fix appended in an open transaction (beyond its memory limit); with a limit, chunks are
-#: sized to keep that within the slack.
+#: Default fixes per committed chunk for callers of :func:`write_results` that give none.
+#: DuckDB holds about 60 bytes a fix appended in an open transaction (beyond its memory limit);
+#: under a limit, chunks are sized to keep that within the slack.
 COMMIT_ROWS = 4 << 20
+#: ``commit_rows`` meaning "never commit part-way".
+ONE_TRANSACTION = 1 << 62
 TXN_BYTES_PER_FIX = 60
 
 
@@ -161,9 +163,13 @@ class MemoryPlan:
 
     @property
     def commit_rows(self) -> int:
-        """Fixes per committed chunk of results (see :func:`write_results`)."""
+        """Fixes per committed chunk of results (see :func:`write_results`).
+
+        Without a memory limit the whole run is one transaction: all of its results land,
+        or none. With a limit, chunks of whole shifts keep the transaction within it.
+        """
         if self.limit_bytes is None:
-            return max(COMMIT_ROWS, self.batch_rows)
+            return ONE_TRANSACTION
         slack = (self.limit_bytes - BASE_BYTES) * (1 - DUCKDB_SHARE - BATCH_SHARE)
         return max(self.batch_rows, int(slack // TXN_BYTES_PER_FIX))
 
@@ -545,11 +551,12 @@ def write_results(store: Store, policy: Policy, scope: Scope, notes: list[str],
     """Replace the scope's results: ``batches`` yields (fixes, fix_results table or SQL relation
     text) as they are computed, each of whole shifts whose ``totals`` are then complete.
 
-    Results are committed in chunks of whole shifts of about ``commit_rows`` fixes: a DuckDB
-    transaction holds memory for every row it appends, so one transaction for a force-year
-    would not fit. Each chunk replaces its shifts' results atomically; a run that stops part
-    way keeps the chunks it finished, and the next ``analyse`` redoes only the rest. The
-    run's row in ``analyses`` is written last.
+    Without a memory limit the run is one transaction. Under ``--memory-limit`` results are
+    committed in chunks of whole shifts of about ``commit_rows`` fixes: a DuckDB transaction
+    holds memory for every row it appends, so one transaction for a force-year would not fit
+    the limit. Each chunk replaces its shifts' results atomically; a run that stops part way
+    keeps the chunks it finished, and the next ``analyse`` redoes only the rest. The run's
+    row in ``analyses`` is written last.
     """
     con = store.con
     stages = Stages() if stages is None else stages
