@@ -16,6 +16,7 @@ import numpy as np
 from numba import prange
 
 from ..errors import KernelInputError
+from ._checks import as_1d as _as
 from ._jit import jit, pjit
 
 NO_SIGNAL, IN_STATION, TRANSIT, ON_PATCH, OFF_PATCH = 0, 1, 2, 3, 4
@@ -177,11 +178,6 @@ def track_pass(seg, start_us, end_us, t_us, lat, lon, acc, in_station, on_patch,
     return out
 
 
-def _as(arr, dtype, name):
-    a = np.asarray(arr)
-    if a.ndim != 1:
-        raise KernelInputError(f"{name} must be one-dimensional")
-    return np.ascontiguousarray(a, dtype=dtype)
 
 
 @jit

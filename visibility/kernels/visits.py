@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import KernelInputError
+from ._checks import as_1d as _as
 from ._jit import jit
 
 
@@ -230,11 +231,6 @@ def group_ptr(group, n_groups: int) -> np.ndarray:
     return ptr
 
 
-def _as(arr, dtype, name):
-    a = np.asarray(arr)
-    if a.ndim != 1:
-        raise KernelInputError(f"{name} must be one-dimensional")
-    return np.ascontiguousarray(a, dtype=dtype)
 
 
 def _same_length(*arrays):
