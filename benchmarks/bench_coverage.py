@@ -51,9 +51,8 @@ def build(copies: int) -> Path:
     with Store.open(db) as store:
         con = store.con
         k = f"range(1, {copies + 1}) r(k)"
-        con.execute(f"""INSERT INTO fix_results SELECT shift_id + k * 100000,
-                        officer_id || '_' || k, ts, state, quality, ward_code, cell, speed_kmh,
-                        own_from, own_to FROM fix_results, {k}""")
+        con.execute(f"""INSERT INTO track_runs SELECT * EXCLUDE (k) REPLACE (shift_id + k * 100000
+                        AS shift_id) FROM track_runs, {k}""")
         for table in ("shifts", "shift_results"):
             con.execute(f"""INSERT INTO {table} SELECT * EXCLUDE (k) REPLACE (shift_id + k * 100000
                             AS shift_id, officer_id || '_' || k AS officer_id) FROM {table}, {k}""")
@@ -74,7 +73,7 @@ def windows_table(con, run_id: int):
 
 SQL_UNION = """
 WITH f AS (SELECT ward_code, greatest(own_from, $lo) AS s, least(own_to, $hi) AS e
-           FROM fix_results WHERE state = 3 AND own_to > $lo AND own_from < $hi),
+           FROM track_runs WHERE state = 3 AND own_to > $lo AND own_from < $hi),
 m AS (SELECT *, max(e) OVER (PARTITION BY ward_code ORDER BY s, e
                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM f),
 i AS (SELECT *, sum(CASE WHEN reach IS NULL OR s > reach THEN 1 ELSE 0 END)
@@ -100,7 +99,7 @@ def run_pandas(con, windows, lo, hi) -> dict:
     import pandas as pd
 
     fixes = con.execute("SELECT ward_code, epoch_us(own_from) AS s, epoch_us(own_to) AS e "
-                        "FROM fix_results WHERE state = 3 AND own_to > ? AND own_from < ?",
+                        "FROM track_runs WHERE state = 3 AND own_to > ? AND own_from < ?",
                         [lo, hi]).df()
     first = fixes["s"] // 60_000_000
     last = (fixes["e"] - 1) // 60_000_000
@@ -124,13 +123,13 @@ def run_pandas(con, windows, lo, hi) -> dict:
 
 def coverage_only(store, policy, first, last, span) -> dict:
     """visibility's presence coverage per ward alone, through the same library steps."""
-    from visibility.coverage import on_patch_fixes, sorted_union
+    from visibility.coverage import on_patch_intervals, sorted_union
     from visibility.kernels import clip_to_windows
     from visibility.peaks import plan_peaks, ward_windows
 
     plan = plan_peaks(store.con, policy)
     ww = ward_windows(plan, first, last, policy.timezone, span.lo_us, span.hi_us)
-    iv = on_patch_fixes(store.con, span, ww.wards)
+    iv = on_patch_intervals(store.con, span, ww.wards)
     union = sorted_union(iv["ward"], iv["start_us"], iv["end_us"], len(ww.wards), span)
     pieces = clip_to_windows(union["group"], union["start_us"], union["end_us"], ww.ptr,
                              ww.start_us, ww.end_us)
@@ -156,8 +155,9 @@ def main() -> None:
     first, last = (date.fromisoformat(d) for d in WEEK)
     span = make_span(first, last, policy.timezone)
     with Store.open(db) as store:
-        n_fixes = store.con.execute("SELECT count(*) FROM fix_results").fetchall()[0][0]
-        print(f"{n_fixes:,} fixes, {store.con.execute('SELECT count(*) FROM officers').fetchall()[0][0]}"
+        n_fixes, n_runs = store.con.execute(
+            "SELECT sum(n_fixes), count(*) FROM track_runs").fetchall()[0]
+        print(f"{n_fixes:,} fixes in {n_runs:,} track runs, {store.con.execute('SELECT count(*) FROM officers').fetchall()[0][0]}"
               " officers, one week, 16 wards, 20 hotspots")
         start = time.perf_counter()
         report = measure(store, policy, first, last)

@@ -34,8 +34,8 @@ from common import generate, machine, peak_rss_gib  # noqa: E402
 CHECK = {
     "shifts": "SELECT count(*), sum(hash(shift_id, on_patch_us, off_patch_us, in_station_us, "
               "transit_us, no_signal_us, n_fixes, n_unreliable)::HUGEINT) FROM shift_results",
-    "fixes": "SELECT count(*), sum(hash(shift_id, ts, state, quality, ward_code, cell, speed_kmh, "
-             "own_from, own_to)::HUGEINT) FROM fix_results",
+    "runs": "SELECT count(*), sum(hash(shift_id, first_ts, last_ts, n_fixes, state, quality, "
+            "ward_code, cell, own_from, own_to)::HUGEINT) FROM track_runs",
     "presence": "SELECT count(*), sum(hash(shift_id, ward_code, cell, hour_utc, on_patch_us)::HUGEINT) "
                 "FROM presence",
 }

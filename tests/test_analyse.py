@@ -47,7 +47,7 @@ def test_presence_reconciles_with_shift_totals_and_reanalysis_replaces(tmp_path)
         analyse(store)
         analyse(store)
         assert store.count("shift_results") == 1
-        assert store.count("fix_results") == 240
+        assert store.con.execute("SELECT sum(n_fixes) FROM track_runs").fetchall()[0][0] == 240
         on_patch = store.con.execute("SELECT on_patch_us FROM shift_results").fetchall()[0][0]
         presence = store.con.execute("SELECT sum(on_patch_us) FROM presence").fetchall()[0][0]
         assert presence == on_patch
@@ -136,3 +136,70 @@ def test_reanalysis_redoes_only_what_changed(tmp_path):
         assert analyse(store, Policy(max_gap_s=60)).shifts == 2
         assert analyse(store, Policy(max_gap_s=60), force=True).shifts == 2
         assert store.count("shift_results") == 2
+
+
+# -- track runs give back every fix ---------------------------------------------------------
+def per_fix_in_memory(store, policy):
+    """Each fix's (shift, time, state, ward code, cell, owned interval), from the kernels."""
+    import numpy as np
+
+    from visibility.analyse import locate, open_scope, stream_fixes, track
+    from visibility.locate import NO_WARD, StationIndex
+
+    scope = open_scope(store, policy)
+    stations = StationIndex.from_store(store, policy.station_radius_m, policy.station_margin_m)
+    rows = []
+    for fixes in stream_fixes(store, scope):
+        cells, ward, on_patch = locate(fixes, scope)
+        out, _, _ = track(fixes, scope, policy, stations.contains(fixes.lat, fixes.lon), on_patch)
+        codes = np.array(list(scope.wards.codes) + [None], dtype=object)
+        rows += zip(fixes.shift_id.tolist(), fixes.t.tolist(), out["state"].tolist(),
+                    codes[np.where(ward == NO_WARD, -1, ward)].tolist(), cells.tolist(),
+                    out["own_from_us"].tolist(), out["own_to_us"].tolist())
+    return rows
+
+
+def expanded(store):
+    from visibility.analyse import run_fixes_sql
+
+    return store.con.execute(
+        f"""SELECT shift_id, epoch_us(ts), state, ward_code, cell, own_from_us, own_to_us
+            FROM ({run_fixes_sql(store.con, 'SELECT * FROM track_runs')}) ORDER BY shift_id, ts"""
+    ).fetchall()
+
+
+def test_track_runs_give_back_each_fix_state_and_interval_over_the_sample_week(tmp_path):
+    from visibility.demo import run_demo
+
+    done = run_demo(tmp_path / "demo")
+    with Store.open(done.store, read_only=True) as store:
+        runs, fixes = store.con.execute("SELECT count(*), sum(n_fixes) FROM track_runs").fetchall()[0]
+        assert runs < fixes / 2  # the point of runs: far fewer rows than fixes
+        assert expanded(store) == per_fix_in_memory(store, Policy())
+
+
+def test_track_runs_give_back_fixes_mixed_from_an_officer_and_a_device(tmp_path):
+    from datetime import datetime, timedelta
+
+    from visibility.devices import load_assignments
+
+    world = tiny_world(tmp_path)
+    with build(tmp_path, world) as store:
+        # the same track again as a radio's, a second later and 70 m east, assigned for the
+        # second half hour, plus one fix at an instant the officer's own feed has (it loses)
+        lines = world["fixes"].read_text().splitlines()[1:]
+        radio = ["radio,time,lat,lon"]
+        for line in lines:
+            _, ts, lat, lon = line.split(",")[:4]
+            later = datetime.fromisoformat(ts) + timedelta(seconds=1)
+            radio.append(f"R7,{later.isoformat()},{lat},{float(lon) + 0.001}")
+        radio.append(f"R7,{lines[-1].split(',')[1]},51.5,-0.1")
+        (tmp_path / "radio.csv").write_text("\n".join(radio) + "\n")
+        ingest_file(store, tmp_path / "radio.csv")
+        (tmp_path / "assign.csv").write_text("device_id,officer_id,from,to\n"
+                                             "R7,O1,2026-11-16T08:30:00Z,\n")
+        load_assignments(store, tmp_path / "assign.csv")
+        analyse(store)
+        got = expanded(store)
+        assert len(got) == 240 + 120
+        assert got == per_fix_in_memory(store, Policy())

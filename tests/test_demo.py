@@ -39,13 +39,13 @@ def test_every_sample_shift_adds_up_exactly(demo):
         fixes_in_shifts = store.con.execute(
             "SELECT count(*) FROM pings p JOIN shifts s ON p.officer_id = s.officer_id "
             "AND p.ts >= s.start_ts AND p.ts < s.end_ts").fetchall()[0][0]
-        results = store.count("fix_results")
+        results = store.con.execute("SELECT sum(n_fixes) FROM track_runs").fetchall()[0][0]
         presence, on_patch = store.con.execute(
             "SELECT (SELECT sum(on_patch_us) FROM presence), (SELECT sum(on_patch_us) FROM shift_results)"
         ).fetchall()[0]
         owned = store.con.execute(
             "SELECT count(*) FROM (SELECT shift_id, sum(epoch_us(own_to) - epoch_us(own_from)) AS o "
-            "FROM fix_results GROUP BY shift_id) f JOIN shift_results r USING (shift_id) "
+            "FROM track_runs GROUP BY shift_id) f JOIN shift_results r USING (shift_id) "
             "WHERE o > r.duration_us").fetchall()[0][0]
     assert bad == 0
     assert shifts == rostered > 100

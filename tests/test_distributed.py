@@ -51,7 +51,7 @@ def test_sample_week_on_a_local_cluster_is_identical(demo, tmp_path):
                    for p in (tmp_path / "work" / "fixes").glob("*/*"))
     assert parts[0] == "date=2026-11-16/borough=X09000001" and len(parts) == 7
     for key in parts:
-        assert (tmp_path / "work" / "results" / key / "fix_results.parquet").exists()
+        assert (tmp_path / "work" / "results" / key / "track_runs.parquet").exists()
 
 
 def test_a_worker_dying_mid_run_is_replaced_and_the_results_are_identical(demo, cluster, tmp_path):

@@ -11,7 +11,7 @@ from builders import S, make_track, offset, run_one
 from reference import shift_reference
 from visibility.errors import KernelInputError
 from visibility.kernels import track_pass
-from visibility.kernels.track import IN_STATION, NO_SIGNAL, OFF_PATCH, ON_PATCH, TRANSIT
+from visibility.kernels.track import IN_STATION, NO_SIGNAL, OFF_PATCH, ON_PATCH, TRANSIT, run_starts
 
 
 def seconds(out):
@@ -193,6 +193,7 @@ def test_wrapper_rejects_bad_input(change, message):
 SUBPROCESS = """
 import json, numpy as np
 from visibility.kernels import track_pass, latlng_to_cells
+from visibility.kernels.track import run_starts
 rng = np.random.default_rng(5)
 n = 400
 t = np.cumsum(rng.integers(1, 18_000_000, n)).astype(np.int64)
@@ -202,8 +203,10 @@ out = track_pass(np.array([0, 150, n]), np.array([0, t[150]]), np.array([t[149] 
                  t, lat, lon, acc, rng.random(n) < 0.1, rng.random(n) < 0.6, max_gap_s=120,
                  spike_speed_kmh=200, accuracy_limit_m=100, transit_speed_kmh=25, speed_window=2)
 cells = latlng_to_cells(lat, lon, 10)
+runs = run_starts(np.array([0, 150, n]), out["state"], out["quality"], np.zeros(n, np.int64),
+                  cells, out["own_from_us"], out["own_to_us"])
 print(json.dumps({"totals": out["totals_us"].tolist(), "state": out["state"].tolist(),
-                  "cells": [int(c) for c in cells]}))
+                  "cells": [int(c) for c in cells], "runs": runs.tolist()}))
 """
 
 
@@ -224,3 +227,61 @@ def test_kernels_agree_with_one_thread_and_without_jit(env):
         return json.loads(result.stdout)
 
     assert run(env) == run({"NUMBA_NUM_THREADS": "2"})
+
+
+# -- track runs --------------------------------------------------------------------------
+def runs_reference(shift_of, state, quality, ward, cell, own_from, own_to):
+    """Run starts, the slow way: a fix starts a run unless it continues its predecessor."""
+    starts = []
+    for i in range(len(state)):
+        same = i > 0 and (shift_of[i], state[i], quality[i], ward[i], cell[i]) == (
+            shift_of[i - 1], state[i - 1], quality[i - 1], ward[i - 1], cell[i - 1])
+        if not (same and own_from[i] == own_to[i - 1]):
+            starts.append(i)
+    return starts
+
+
+def expand_runs(starts, n, t, own_from, own_to):
+    """Each fix's owned interval from its run alone: midpoints inside, the run's own ends."""
+    lo, hi = np.empty(n, np.int64), np.empty(n, np.int64)
+    ends = list(starts[1:]) + [n]
+    for a, b in zip(starts, ends):
+        lo[a], hi[b - 1] = own_from[a], own_to[b - 1]
+        for i in range(a + 1, b):
+            lo[i] = hi[i - 1] = t[i - 1] + (t[i] - t[i - 1]) // 2
+    return lo, hi
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(shifts(), min_size=1, max_size=3), st.sampled_from([60.0, 120.0, 300.0]),
+       st.integers(0, 2**32))
+def test_runs_match_the_reference_and_give_back_every_fix_interval(many, max_gap, seed):
+    rng = np.random.default_rng(seed)
+    parts, seg, starts_us, ends_us, base = [], [0], [], [], 0
+    for end, fixes in many:
+        t, lat, lon, acc, station, patch = _arrays(fixes)
+        parts.append((t + base, lat, lon, acc, station, patch))
+        seg.append(seg[-1] + len(fixes))
+        starts_us.append(base)
+        ends_us.append(base + end)
+        base += end + 1000 * S
+    t, lat, lon, acc, station, patch = (np.concatenate([p[k] for p in parts]) for k in range(6))
+    out = track_pass(np.array(seg), np.array(starts_us), np.array(ends_us), t.astype(np.int64),
+                     lat, lon, acc, station, patch, max_gap_s=max_gap, spike_speed_kmh=200,
+                     accuracy_limit_m=100, transit_speed_kmh=25, speed_window=1)
+    n = len(t)
+    ward = rng.integers(-1, 2, n)  # few values, so that neighbours often agree
+    cell = rng.integers(0, 2, n).astype(np.uint64)
+    starts = run_starts(np.array(seg), out["state"], out["quality"], ward, cell,
+                        out["own_from_us"], out["own_to_us"])
+    shift_of = np.repeat(np.arange(len(many)), np.diff(seg))
+    assert list(starts) == runs_reference(shift_of, out["state"], out["quality"], ward, cell,
+                                          out["own_from_us"], out["own_to_us"])
+    lo, hi = expand_runs(list(starts), n, t, out["own_from_us"], out["own_to_us"])
+    assert np.array_equal(lo, out["own_from_us"]) and np.array_equal(hi, out["own_to_us"])
+
+
+def test_run_starts_rejects_arrays_of_the_wrong_length():
+    with pytest.raises(KernelInputError, match="cell has 1 values for 2 fixes"):
+        run_starts(np.array([0, 2]), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(1),
+                   np.zeros(2), np.zeros(2))

@@ -21,8 +21,8 @@ from visibility.store import Store
 #: row by row, the per-fix results and presence as a count and an order-free sum of row hashes.
 SHIFTS = ("SELECT * EXCLUDE (run_id, sources_seen, assignments_seen) FROM {}shift_results "
           "ORDER BY shift_id")
-FIXES = ("SELECT count(*), sum(hash(shift_id, officer_id, ts, state, quality, ward_code, cell, "
-         "speed_kmh, own_from, own_to)::HUGEINT) FROM {}fix_results")
+FIXES = ("SELECT count(*), sum(hash(shift_id, first_ts, last_ts, n_fixes, state, quality, "
+         "ward_code, cell, own_from, own_to)::HUGEINT) FROM {}track_runs")
 PRESENCE = ("SELECT count(*), sum(hash(shift_id, ward_code, cell, hour_utc, on_patch_us)::HUGEINT) "
             "FROM {}presence")
 
@@ -146,12 +146,12 @@ def test_export_is_hive_partitioned_by_local_date_and_borough(demo, tmp_path):
     with Store.open(demo[0], read_only=True) as store:
         report = export_store(store, tmp_path / "out")
         pings = store.count("pings")
-    assert report.rows == {"fixes": pings, "shift_results": 144, "fix_results": 260_465,
+    assert report.rows == {"fixes": pings, "shift_results": 144, "track_runs": demo[1][FIXES][0][0],
                            "presence": demo[1][PRESENCE][0][0]}
     days = sorted(p.name for p in (tmp_path / "out" / "fixes").iterdir())
     assert days[0] == "date=2026-11-16" and len(days) == report.partitions["fixes"]
     assert {p.name for p in (tmp_path / "out" / "fixes").glob("*/*")} == {"borough=X09000001"}
-    for table in ("shift_results", "fix_results", "presence"):
+    for table in ("shift_results", "track_runs", "presence"):
         assert list((tmp_path / "out" / table).glob("date=*/borough=X09000001/*.parquet"))
     import duckdb
 
@@ -171,7 +171,7 @@ def test_round_trip_through_parquet(demo, tmp_path):
     with fresh_store(tmp_path / "b.duckdb") as store:
         report = import_store(store, tmp_path / "out")
         assert report.fixes["accepted"] == report.fixes["rows_read"] == store.count("pings")
-        assert report.rows["fix_results"] == 260_465
+        assert report.rows["track_runs"] == demo[1][FIXES][0][0]
         store.con.execute(f"ATTACH '{demo[0]}' AS a (READ_ONLY)")
         fixes = "SELECT officer_id, ts, lat, lon, accuracy_m FROM {}pings ORDER BY officer_id, ts"
         assert store.con.execute(fixes.format("")).fetchall() == \
@@ -219,7 +219,7 @@ def test_results_for_another_roster_are_refused(demo, tmp_path):
 
 def test_results_are_committed_in_chunks_and_an_interrupted_run_resumes(demo, tmp_path):
     with Store.open(copy_store(demo, tmp_path)) as store:
-        for table in ("fix_results", "presence", "shift_results", "analyses"):
+        for table in ("track_runs", "presence", "shift_results", "analyses"):
             store.con.execute(f"DELETE FROM {table}")
         plan = MemoryPlan.make("460MB")  # DuckDB 36 MB; chunks of 100,000 fixes
         assert (plan.batch_rows, plan.commit_rows) == (45_000, 100_000)
@@ -234,10 +234,10 @@ def test_results_are_committed_in_chunks_and_an_interrupted_run_resumes(demo, tm
             analyse(store, memory_limit="460MB", progress=interrupt)
         kept = store.count("shift_results")
         assert 0 < kept < 144 and store.count("analyses") == 0
-        # each kept shift is complete: its per-fix results add up to its totals
+        # each kept shift is complete: its track runs add up to its totals
         assert store.con.execute(
-            "SELECT count(*) FROM shift_results r JOIN (SELECT shift_id, count(*) AS n FROM "
-            "fix_results GROUP BY shift_id) f USING (shift_id) WHERE f.n <> r.n_fixes").fetchall() == [(0,)]
+            "SELECT count(*) FROM shift_results r JOIN (SELECT shift_id, sum(n_fixes) AS n FROM "
+            "track_runs GROUP BY shift_id) f USING (shift_id) WHERE f.n <> r.n_fixes").fetchall() == [(0,)]
         report = analyse(store, memory_limit="460MB")
         assert report.notes[0] == f"redone: {144 - kept} not analysed; {kept} up to date"
         assert results(store) == demo[1]

@@ -180,7 +180,7 @@ def test_purge_deletes_raw_data_keeps_aggregates_and_leaves_nothing_to_recover(t
     assert marker.encode() not in db.read_bytes()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     with Store.open(db, read_only=True) as store:
-        assert store.count("fix_results") == 0 and store.count("presence") > 0
+        assert store.count("track_runs") == 0 and store.count("presence") > 0
 
 
 HOSTILE = ["O'Brien; DROP TABLE pings; --", "<script>alert(1)</script>", "tab\there\x1b[31m",
@@ -259,6 +259,15 @@ def test_a_store_made_by_schema_1_still_opens_and_reads_the_same(tmp_path):
         assert rec["on_patch_s"] + rec["off_patch_s"] + rec["transit_s"] + rec["in_station_s"] \
             + rec["no_signal_s"] == 3600.0
         assert store.count("pings") == 240
+        # schema 2 keeps the track as runs: the migrated runs are those analysis makes now
+        runs = "SELECT * FROM track_runs ORDER BY shift_id, first_ts"
+        presence = "SELECT * FROM presence ORDER BY ALL"
+        migrated = store.con.execute(runs).fetchall(), store.con.execute(presence).fetchall()
+        assert sum(r[3] for r in migrated[0]) == 240 and len(migrated[0]) < 240
+        from visibility.analyse import analyse
+
+        analyse(store, force=True)
+        assert (store.con.execute(runs).fetchall(), store.con.execute(presence).fetchall()) == migrated
 
 
 def test_killed_analyse_and_report_leave_all_or_nothing_and_a_rerun_completes(tmp_path):
@@ -271,11 +280,11 @@ def test_killed_analyse_and_report_leave_all_or_nothing_and_a_rerun_completes(tm
     done = run_demo(tmp_path / "demo")
     with Store.open(done.store, read_only=True) as store:
         want = store.con.execute("SELECT sum(on_patch_us), count(*) FROM shift_results").fetchall()[0]
-        fixes = store.count("fix_results")
+        fixes = store.count("track_runs")
     db = tmp_path / "again.duckdb"
     shutil.copy(done.store, db)
     con = duckdb.connect(str(db))
-    for table in ("shift_results", "fix_results", "presence", "analyses"):
+    for table in ("shift_results", "track_runs", "presence", "analyses"):
         con.execute(f"DELETE FROM {table}")
     con.close()
     code = textwrap.dedent(f"""
@@ -294,7 +303,7 @@ def test_killed_analyse_and_report_leave_all_or_nothing_and_a_rerun_completes(tm
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             with Store.open(db, read_only=True) as store:
-                shifts, results = store.count("shift_results"), store.count("fix_results")
+                shifts, results = store.count("shift_results"), store.count("track_runs")
             assert (shifts, results) in ((0, 0), (want[1], fixes))
             if page.exists():  # a report is there whole, or not at all
                 assert page.read_text().rstrip().endswith("</html>")

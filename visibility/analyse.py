@@ -1,9 +1,11 @@
-"""Analyse: from stored fixes and the roster to per-fix states and per-shift totals.
+"""Analyse: from stored fixes and the roster to track runs and per-shift totals.
 
 For the shifts that start in a date range, fixes stream out of DuckDB as Arrow
 batches ordered by shift and time. Each batch is located (H3 cell, ward,
 station) and passed through the track kernel, then written back through Arrow:
-``fix_results`` (one row per fix), ``shift_results`` (one row per shift, with
+``track_runs`` (one row per run of fixes in the same state, ward and cell;
+each fix's state and owned interval can be recovered from it, see
+:func:`run_fixes_sql`), ``shift_results`` (one row per shift, with
 the seconds of each state) and ``presence`` (on-patch time per ward, cell and
 hour). Re-analysing a range replaces its results in one transaction; under a
 memory limit, in atomic chunks of whole shifts, so that a run of any size fits.
@@ -32,6 +34,7 @@ from . import __version__
 from .boundaries import rebuild_ward_cells
 from .errors import MemoryLimitError, StoreError
 from .kernels import latlng_to_cells, track_pass
+from .kernels.track import run_starts
 from .locate import NO_WARD, StationIndex, WardIndex
 from .policy import Policy
 from .store import STATES, Store
@@ -39,7 +42,7 @@ from .store import STATES, Store
 #: Fixes per Arrow batch streamed from the store (at most; a memory limit may make it smaller).
 BATCH_ROWS = 1 << 20
 #: Python-side bytes per fix of a batch at its peak: the Arrow batch from DuckDB, the kernels'
-#: arrays and the fix-results table handed back (measured; see benchmarks/README.md, "Scale").
+#: arrays and the track-runs table handed back (measured; see benchmarks/README.md, "Scale").
 BYTES_PER_FIX = 400
 #: What the process needs before any fixes: the interpreter, numba's compiled kernels, pyarrow,
 #: shapely and a ward index of London's 649 wards (measured: about 400 MB).
@@ -54,6 +57,8 @@ COMMIT_ROWS = 4 << 20
 #: ``commit_rows`` meaning "never commit part-way".
 ONE_TRANSACTION = 1 << 62
 TXN_BYTES_PER_FIX = 60
+#: Microseconds in an hour (presence is kept per UTC hour).
+HOUR_US = 3_600_000_000
 
 
 @dataclass
@@ -401,7 +406,7 @@ class Stages(dict):
 def analyse_batch(fixes: Fixes, scope: Scope, stations: StationIndex, policy: Policy,
                   totals: ShiftTotals, stages: Stages | None = None) -> pa.Table:
     """Locate and track one batch of whole shifts: add to ``totals`` (aligned with
-    ``scope.ctx``), return the batch's ``fix_results`` rows. The same step on every engine."""
+    ``scope.ctx``), return the batch's ``track_runs`` rows. The same step on every engine."""
     stages = Stages() if stages is None else stages
     with stages("locate (H3, wards, stations)"):
         cells, ward, on_patch = locate(fixes, scope)
@@ -411,8 +416,8 @@ def analyse_batch(fixes: Fixes, scope: Scope, stations: StationIndex, policy: Po
         totals.totals_us[pos] += out["totals_us"]
         totals.n_unreliable[pos] += out["n_unreliable"]
         totals.n_fixes[pos] += np.diff(seg)
-    with stages("fix results to Arrow"):
-        return fix_results_table(fixes, seg, pos, scope, cells, ward, out)
+    with stages("track runs to Arrow"):
+        return track_runs_table(fixes, seg, scope, cells, ward, out)
 
 
 def stale_shifts(store: Store, policy: Policy, date_from: date | None = None,
@@ -548,7 +553,7 @@ def write_results(store: Store, policy: Policy, scope: Scope, notes: list[str],
                   totals: ShiftTotals, seen: tuple[int, int], batches,
                   progress: Callable[[int], None] | None = None,
                   stages: Stages | None = None, commit_rows: int = COMMIT_ROWS) -> AnalyseReport:
-    """Replace the scope's results: ``batches`` yields (fixes, fix_results table or SQL relation
+    """Replace the scope's results: ``batches`` yields (fixes, track_runs table or SQL relation
     text) as they are computed, each of whole shifts whose ``totals`` are then complete.
 
     Without a memory limit the run is one transaction. Under ``--memory-limit`` results are
@@ -587,11 +592,11 @@ def write_results(store: Store, policy: Policy, scope: Scope, notes: list[str],
                 pending.append(pos)
                 _delete_results(con, scope.ctx.shift_id[pos])
                 if isinstance(rows, str):
-                    con.execute(f"INSERT INTO fix_results {rows}")
+                    con.execute(f"INSERT INTO track_runs {rows}")
                 else:
-                    con.register("_fix_batch", rows)
-                    con.execute("INSERT INTO fix_results SELECT * FROM _fix_batch")
-                    con.unregister("_fix_batch")
+                    con.register("_run_batch", rows)
+                    con.execute("INSERT INTO track_runs SELECT * FROM _run_batch")
+                    con.unregister("_run_batch")
             done += n
             pending_rows += n
             if progress:
@@ -620,9 +625,42 @@ def write_results(store: Store, policy: Policy, scope: Scope, notes: list[str],
 
 def _delete_results(con, shift_ids: np.ndarray) -> None:
     if len(shift_ids):
-        for table in ("fix_results", "presence", "shift_results"):
+        for table in ("track_runs", "presence", "shift_results"):
             con.execute(f"DELETE FROM {table} WHERE shift_id IN (SELECT unnest(?))",
                         [shift_ids.tolist()])
+
+
+def run_fixes_sql(con, runs_sql: str, extra: tuple[str, ...] = ()) -> str:
+    """SQL of the fixes of the runs that ``runs_sql`` selects (``track_runs`` rows), one row
+    per fix: shift_id, officer_id, ts, lat, lon, state, quality, ward_code, cell, the
+    fix's owned interval ``own_from_us``/``own_to_us`` (epoch microseconds), then the
+    ``extra`` columns of ``runs_sql``.
+
+    Inside a run each boundary between two fixes is the midpoint of their times, and the
+    run's ends are its own, exactly as the track pass owned them. The fixes are read again
+    from the store, so they are those the analysis saw as long as no fixes were added since
+    (``analyse`` redoes such shifts). A run selected twice is expanded twice.
+    """
+    fixes, qualify = _fixes_sql(con)
+    more = "".join(f", r.{c}" for c in extra)
+    tail = "".join(f", {c}" for c in extra)
+    return f"""
+        WITH r AS (SELECT *, row_number() OVER () AS run_key FROM ({runs_sql})),
+        f AS (
+            SELECT r.shift_id, s.officer_id, p.ts, p.lat, p.lon, r.state, r.quality, r.ward_code,
+                   r.cell, r.first_ts, r.last_ts, epoch_us(r.own_from) AS run_from,
+                   epoch_us(r.own_to) AS run_to, epoch_us(p.ts) AS t, r.run_key{more}
+            FROM r JOIN shifts s USING (shift_id)
+            JOIN {fixes} p
+              ON p.officer_id = s.officer_id AND p.ts >= r.first_ts AND p.ts <= r.last_ts
+            {qualify})
+        SELECT shift_id, officer_id, ts, lat, lon, state, quality, ward_code, cell,
+               CASE WHEN ts = first_ts THEN run_from
+                    ELSE lag(t) OVER w + (t - lag(t) OVER w) // 2 END AS own_from_us,
+               CASE WHEN ts = last_ts THEN run_to
+                    ELSE t + (lead(t) OVER w - t) // 2 END AS own_to_us{tail}
+        FROM f
+        WINDOW w AS (PARTITION BY run_key ORDER BY ts)"""
 
 
 def _fixes_sql(con) -> tuple[str, str]:
@@ -697,29 +735,28 @@ def _whole_shifts(reader):
         yield carry
 
 
-def fix_results_table(fixes: Fixes, seg, pos, scope: Scope, cells, ward, out) -> pa.Table:
-    """The ``fix_results`` rows of a batch, columns in the table's order."""
-    ctx, wards = scope.ctx, scope.wards
-    officer_of_fix = np.repeat(ctx.officer_idx[pos], np.diff(seg))
-    ward_codes = pa.array(list(wards.codes) if len(wards.codes) else [], pa.string())
-    ward_arr = pa.DictionaryArray.from_arrays(
-        pa.array(ward, pa.int32(), mask=ward == NO_WARD), ward_codes)
-    officer_arr = pa.DictionaryArray.from_arrays(
-        pa.array(officer_of_fix.astype(np.int32)), pa.array(list(ctx.officer_ids), pa.string()))
+def track_runs_table(fixes: Fixes, seg, scope: Scope, cells, ward, out) -> pa.Table:
+    """The ``track_runs`` rows of a batch (see :func:`~visibility.kernels.track.run_starts`),
+    columns in the table's order."""
+    first = run_starts(seg, out["state"], out["quality"], ward, cells, out["own_from_us"],
+                       out["own_to_us"])
+    last = np.append(first[1:], len(fixes)) - 1
+    codes = pa.array(list(scope.wards.codes), pa.string())
+    run_ward = ward[first]
     ts_type = pa.timestamp("us", tz="UTC")
-    table = pa.table({
-        "shift_id": fixes.shift_id,
-        "officer_id": officer_arr,
-        "ts": pa.array(fixes.t, ts_type),
-        "state": out["state"],
-        "quality": out["quality"],
-        "ward_code": ward_arr,
-        "cell": cells,
-        "speed_kmh": out["speed_kmh"],
-        "own_from": pa.array(out["own_from_us"], ts_type),
-        "own_to": pa.array(out["own_to_us"], ts_type),
+    return pa.table({
+        "shift_id": fixes.shift_id[first],
+        "first_ts": pa.array(fixes.t[first], ts_type),
+        "last_ts": pa.array(fixes.t[last], ts_type),
+        "n_fixes": (last - first + 1).astype(np.int32),
+        "state": out["state"][first],
+        "quality": out["quality"][first],
+        "ward_code": pa.DictionaryArray.from_arrays(
+            pa.array(run_ward, pa.int32(), mask=run_ward == NO_WARD), codes),
+        "cell": cells[first],
+        "own_from": pa.array(out["own_from_us"][first], ts_type),
+        "own_to": pa.array(out["own_to_us"][last], ts_type),
     })
-    return table
 
 
 def _write_shift_results(con, ctx: _Context, sums: ShiftTotals, run_id: int, digest: str,
@@ -753,26 +790,27 @@ def _write_shift_results(con, ctx: _Context, sums: ShiftTotals, run_id: int, dig
 
 
 def _write_presence(con, where: str, params: list) -> None:
-    """On-patch time per ward, cell and UTC hour, each fix's interval split at the hour."""
+    """On-patch time per ward, cell and UTC hour: each run's interval split at the hours.
+    Most runs lie within one hour; only the others are split (which costs far more)."""
     con.execute(
         f"""
         INSERT INTO presence
-        WITH f AS (
-            SELECT shift_id, ward_code, cell, own_from, own_to,
-                   date_trunc('hour', own_from) + INTERVAL 1 HOUR AS next_hour
-            FROM fix_results
-            WHERE state = 3 AND shift_id IN (SELECT shift_id FROM shifts s WHERE {where})
+        WITH r AS (
+            SELECT shift_id, ward_code, cell, epoch_us(own_from) AS a, epoch_us(own_to) AS b,
+                   a // {HOUR_US} AS h0, (b - 1) // {HOUR_US} AS h1
+            FROM track_runs
+            WHERE state = 3 AND own_to > own_from
+              AND shift_id IN (SELECT shift_id FROM shifts s WHERE {where})
         ), parts AS (
-            SELECT shift_id, ward_code, cell, next_hour - INTERVAL 1 HOUR AS hour_utc,
-                   epoch_us(least(own_to, next_hour)) - epoch_us(own_from) AS us
-            FROM f
+            SELECT shift_id, ward_code, cell, h0 AS h, b - a AS us FROM r WHERE h0 = h1
             UNION ALL
-            SELECT shift_id, ward_code, cell, next_hour, epoch_us(own_to) - epoch_us(next_hour)
-            FROM f WHERE own_to > next_hour
+            SELECT shift_id, ward_code, cell, h,
+                   least(b, (h + 1) * {HOUR_US}) - greatest(a, h * {HOUR_US}) AS us
+            FROM (SELECT * FROM r WHERE h1 > h0), unnest(range(h0, h1 + 1)) AS u(h)
         )
-        SELECT shift_id, ward_code, cell, hour_utc, sum(us)::BIGINT
-        FROM parts WHERE us > 0
-        GROUP BY shift_id, ward_code, cell, hour_utc
+        SELECT shift_id, ward_code, cell, to_timestamp(h * 3600), sum(us)::BIGINT
+        FROM parts
+        GROUP BY shift_id, ward_code, cell, h
         """,
         params,
     )

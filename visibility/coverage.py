@@ -1,6 +1,6 @@
 """Presence coverage: was anyone of the ward's team on patch there during the peak windows?
 
-For each ward, the on-patch intervals of its fixes (``fix_results`` rows with
+For each ward, the on-patch intervals of its track (``track_runs`` rows with
 state on_patch and that ward: the officer was in one of their own wards, so of
 the ward's team) are joined into their union -- two officers on patch at once
 count once -- and intersected with the ward's peak windows:
@@ -67,7 +67,7 @@ def subset_windows(ww: WardWindows, ward_idx: np.ndarray):
     return ptr, offsets + np.arange(ptr[-1], dtype=np.int64)
 
 
-def on_patch_fixes(con, span: Span, wards: list[str]) -> dict:
+def on_patch_intervals(con, span: Span, wards: list[str]) -> dict:
     """On-patch intervals clipped to the span: ``ward`` (index into ``wards``), ``team`` (index
     into the returned ``teams``), ``start_us``, ``end_us``; in no particular order."""
     teams = [r[0] for r in con.execute("SELECT DISTINCT team FROM officers ORDER BY 1").fetchall()]
@@ -79,8 +79,9 @@ def on_patch_fixes(con, span: Span, wards: list[str]) -> dict:
         table = con.sql(
             """SELECT w.w, t.t, epoch_us(greatest(f.own_from, $lo)) AS s,
                       epoch_us(least(f.own_to, $hi)) AS e
-               FROM fix_results f JOIN _cov_wards w USING (ward_code)
-               JOIN officers o ON o.officer_id = f.officer_id JOIN _cov_teams t USING (team)
+               FROM track_runs f JOIN _cov_wards w USING (ward_code)
+               JOIN shifts USING (shift_id) JOIN officers o USING (officer_id)
+               JOIN _cov_teams t USING (team)
                WHERE f.state = 3 AND f.own_to > $lo AND f.own_from < $hi""",
             params={"lo": span.lo, "hi": span.hi}).to_arrow_table()
     finally:
@@ -127,7 +128,7 @@ def measure_coverage(con, span: Span, ww: WardWindows, plan, run_id: int) -> dic
     """Write coverage_windows, coverage_hours, coverage_wards and coverage_teams; return totals."""
     wards = ww.wards
     n_w = len(wards)
-    iv = on_patch_fixes(con, span, wards)
+    iv = on_patch_intervals(con, span, wards)
     union = sorted_union(iv["ward"], iv["start_us"], iv["end_us"], n_w, span)
     pieces = clip_to_windows(union["group"], union["start_us"], union["end_us"], ww.ptr,
                              ww.start_us, ww.end_us)

@@ -9,7 +9,7 @@ object store mounted as one)::
     WORK/context/                       policy, ward index (arrays + WKB), stations, home wards
     WORK/context/shifts/date=D/borough=B/   the partition's shifts
     WORK/fixes/date=D/borough=B/        the partition's fixes (shift_id, t, lat, lon, acc)
-    WORK/results/date=D/borough=B/      fix_results.parquet, shift_totals.parquet (per task)
+    WORK/results/date=D/borough=B/      track_runs.parquet, shift_totals.parquet (per task)
 
 Partitions are the local date of the shift's start and the borough of the
 officer's first home ward, so each holds whole shifts. One Dask task per
@@ -48,15 +48,15 @@ from .policy import Policy
 from .store import Store
 
 #: Bumped when the work folder's layout changes; a folder of another layout is rewritten.
-LAYOUT = 1
+LAYOUT = 2
 #: Bytes per fix a task holds for its whole partition (the columns read, and their sorted copy).
 PARTITION_BYTES_PER_FIX = 100
 #: No dashboard, and the scheduler's HTTP endpoint on a free port: the default (8787) may be
 #: taken by another cluster on the machine.
 LOCAL_QUIET = {"dashboard_address": None,
                "scheduler_kwargs": {"dashboard": False, "dashboard_address": ":0"}}
-_FIX_COLUMNS = ("shift_id", "officer_id", "ts", "state", "quality", "ward_code", "cell",
-                "speed_kmh", "own_from", "own_to")
+_RUN_COLUMNS = ("shift_id", "first_ts", "last_ts", "n_fixes", "state", "quality", "ward_code",
+                "cell", "own_from", "own_to")
 
 
 def analyse_distributed(store: Store, policy: Policy, scope: Scope, notes: list[str],
@@ -96,8 +96,8 @@ def analyse_distributed(store: Store, policy: Policy, scope: Scope, notes: list[
                 f"SELECT * FROM read_parquet({sql_path(results / 'shift_totals.parquet')})"
             ).to_arrow_table())
     n_fixes = int(totals.n_fixes.sum())
-    select = (f"SELECT {', '.join(_FIX_COLUMNS)} FROM "
-              f"read_parquet({sql_path(results / 'fix_results.parquet')})")
+    select = (f"SELECT {', '.join(_RUN_COLUMNS)} FROM "
+              f"read_parquet({sql_path(results / 'track_runs.parquet')})")
     batches = [(n_fixes, select)] if parts else []
     return write_results(store, policy, scope, notes, totals, seen, batches, None, stages)
 
@@ -370,7 +370,7 @@ def run_partition(key: str, work: str, batch_rows: int, budget: int | None = Non
     scope = Scope("false", [], None, None, ctx, wards, [])
     totals = ShiftTotals.zeros(ctx.shift_id)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "fix_results.parquet.tmp"
+    tmp = out / "track_runs.parquet.tmp"
     writer = None
     try:
         for batch in _whole_shifts(table.to_batches(max_chunksize=batch_rows)):
@@ -381,7 +381,7 @@ def run_partition(key: str, work: str, batch_rows: int, budget: int | None = Non
     finally:
         if writer is not None:
             writer.close()
-    os.replace(tmp, out / "fix_results.parquet")
+    os.replace(tmp, out / "track_runs.parquet")
     pq.write_table(totals.to_table(), out / "shift_totals.parquet.tmp")
     os.replace(out / "shift_totals.parquet.tmp", out / "shift_totals.parquet")
     return {"key": key, "fixes": int(totals.n_fixes.sum()), "skipped": False}

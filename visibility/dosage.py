@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from .analyse import run_fixes_sql
 from .coverage import Span, group_order, insert_columns, subset_windows, us_to_ts
 from .errors import StoreError
 from .hotspots import hotspot_cells, inside_hotspot
@@ -34,63 +35,49 @@ CLASSES = ("pass_by", "short", "effective", "long")
 
 
 def hotspot_presence(store, span: Span):
-    """Each on-patch fix interval inside a hotspot: hotspot index, officer, start, end (sorted)."""
+    """Each on-patch interval inside a hotspot: hotspot index, officer, start, end (sorted).
+
+    Runs in a cell that lies wholly inside its hotspot count whole; a run in a cell the
+    hotspot's edge crosses is taken fix by fix, each fix's position tested exactly."""
     hotspots, cells, owner, certain = hotspot_cells(store)
     con = store.con
     officers = np.array([r[0] for r in con.execute(
-        "SELECT DISTINCT officer_id FROM fix_results ORDER BY 1").fetchall()], dtype=object)
+        "SELECT DISTINCT officer_id FROM track_runs JOIN shifts USING (shift_id) ORDER BY 1"
+    ).fetchall()], dtype=object)
     con.register("_hot_cells", pa.table({"cell": cells, "h": owner, "certain": certain}))
     con.register("_hot_officers", pa.table({"officer_id": pa.array(officers, pa.string()),
                                             "o": np.arange(len(officers), dtype=np.int64)}))
+    runs = """SELECT f.*, h.h, h.certain FROM track_runs f JOIN _hot_cells h USING (cell)
+              WHERE f.state = 3 AND f.own_to > $lo AND f.own_from < $hi"""
     try:
-        table = con.sql(
-            """SELECT h.h, f.officer_id, o.o, f.ts, h.certain,
-                      epoch_us(greatest(f.own_from, $lo)) AS s, epoch_us(least(f.own_to, $hi)) AS e
-               FROM fix_results f JOIN _hot_cells h USING (cell)
-               JOIN _hot_officers o ON o.officer_id = f.officer_id
-               WHERE f.state = 3 AND f.own_to > $lo AND f.own_from < $hi""",
+        whole = con.sql(
+            f"""SELECT r.h, o.o, epoch_us(greatest(r.own_from, $lo)) AS s,
+                       epoch_us(least(r.own_to, $hi)) AS e
+                FROM ({runs}) r JOIN shifts USING (shift_id) JOIN _hot_officers o USING (officer_id)
+                WHERE r.certain""",
+            params={"lo": span.lo, "hi": span.hi}).to_arrow_table()
+        edge = con.sql(
+            f"""SELECT x.h, o.o, x.lat, x.lon, greatest(x.own_from_us, epoch_us($lo)) AS s,
+                       least(x.own_to_us, epoch_us($hi)) AS e
+                FROM ({run_fixes_sql(con, runs + " AND NOT h.certain", ("h",))}) x
+                JOIN _hot_officers o USING (officer_id)
+                WHERE x.own_to_us > epoch_us($lo) AND x.own_from_us < epoch_us($hi)""",
             params={"lo": span.lo, "hi": span.hi}).to_arrow_table()
     finally:
         con.unregister("_hot_cells")
         con.unregister("_hot_officers")
-    keep = table["certain"].to_numpy(zero_copy_only=False).copy()
-    unsure = np.flatnonzero(~keep)
-    if len(unsure):
-        lat, lon = _positions(con, table.take(unsure))
-        h = table["h"].to_numpy()[unsure]
-        for k in np.unique(h):
-            sel = h == k
-            keep[unsure[sel]] = inside_hotspot(hotspots[k], lat[sel], lon[sel])
-    table = table.filter(pa.array(keep))
-    h, officer = table["h"].to_numpy(), table["o"].to_numpy()
-    s, e = table["s"].to_numpy(), table["e"].to_numpy()
+    keep = np.zeros(edge.num_rows, bool)
+    h_edge = edge["h"].to_numpy()
+    lat, lon = edge["lat"].to_numpy(), edge["lon"].to_numpy()
+    for k in np.unique(h_edge):
+        sel = h_edge == k
+        keep[sel] = inside_hotspot(hotspots[k], lat[sel], lon[sel])
+    edge = edge.filter(pa.array(keep))
+    h, officer, s, e = (np.concatenate([whole[c].to_numpy(), edge[c].to_numpy()]).astype(np.int64)
+                        for c in ("h", "o", "s", "e"))
     order = group_order(h * max(len(officers), 1) + officer, s,
                         len(hotspots) * max(len(officers), 1), span.lo_us, span.hi_us)
     return hotspots, officers, h[order], officer[order], s[order], e[order]
-
-
-def _positions(con, rows: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Latitude and longitude of fixes (officer_id, ts): the officer's own fix, else the
-    first device's, as the analysis chose them."""
-    con.register("_hot_fix", pa.table({"k": np.arange(rows.num_rows), "officer_id": rows["officer_id"],
-                                       "ts": rows["ts"]}))
-    try:
-        found = con.execute(
-            """WITH own AS (SELECT x.k, p.lat, p.lon FROM _hot_fix x
-                            JOIN pings p ON p.officer_id = x.officer_id AND p.ts = x.ts),
-                    dev AS (SELECT x.k, d.lat, d.lon FROM _hot_fix x
-                            JOIN device_assignments a ON a.officer_id = x.officer_id
-                                 AND x.ts >= a.from_ts AND x.ts < a.to_ts
-                            JOIN device_pings d ON d.device_id = a.device_id AND d.ts = x.ts
-                            WHERE x.k NOT IN (SELECT k FROM own)
-                            QUALIFY row_number() OVER (PARTITION BY x.k ORDER BY d.device_id) = 1)
-               SELECT * FROM own UNION ALL SELECT * FROM dev ORDER BY k""").fetchnumpy()
-    finally:
-        con.unregister("_hot_fix")
-    lat = np.full(rows.num_rows, np.nan)
-    lon = np.full(rows.num_rows, np.nan)
-    lat[found["k"]], lon[found["k"]] = found["lat"], found["lon"]
-    return lat, lon
 
 
 def classify(duration_us: np.ndarray, policy) -> np.ndarray:

@@ -5,7 +5,7 @@ partitioned by local date and borough, written by DuckDB's
 ``COPY ... (FORMAT parquet, PARTITION_BY (date, borough))``::
 
     DIR/fixes/date=2026-11-16/borough=E09000007/data_0.parquet
-    DIR/shift_results/date=.../borough=.../...   (and fix_results/, presence/)
+    DIR/shift_results/date=.../borough=.../...   (and track_runs/, presence/)
     DIR/analyses.parquet                          (the runs the results came from)
 
 Fixes are partitioned by the fix's local date; results by the local date of
@@ -27,7 +27,7 @@ from .errors import PartitionError, StoreError
 from .store import Store
 
 #: What can be exported: fixes, and the three results tables.
-RESULT_TABLES = ("shift_results", "fix_results", "presence")
+RESULT_TABLES = ("shift_results", "track_runs", "presence")
 WHAT = ("fixes", "results")
 
 #: officer_id -> borough label of the officer's first home ward (by ward code). A label is safe
@@ -207,7 +207,7 @@ def _import_results(store: Store, folder: Path) -> dict[str, int]:
                     '?' if c == 'assignments_seen' else 'i.' + c for c in columns['shift_results'])}
                     FROM _imp_shifts i JOIN _imp_runs r ON r.old = i.run_id""", list(seen))
             rows["shift_results"] = con.execute("SELECT count(*) FROM _imp_shifts").fetchall()[0][0]
-            for table in ("fix_results", "presence"):
+            for table in ("track_runs", "presence"):
                 if not (folder / table).is_dir():
                     rows[table] = 0
                     continue

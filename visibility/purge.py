@@ -1,7 +1,7 @@
 """Retention: delete raw location data older than a date, keep the aggregates, compact.
 
-Raw fixes (``pings``, ``device_pings``), the per-fix results that repeat them
-(``fix_results``) and rejected rows (which hold raw text) are personal data of
+Raw fixes (``pings``, ``device_pings``), the track runs that repeat their times
+and cells (``track_runs``) and rejected rows (which hold raw text) are personal data of
 employees; ``shift_results`` and ``presence`` are aggregates and stay. After
 deleting, the store is rewritten into a fresh file so deleted rows cannot be
 recovered from the old file's free blocks.
@@ -20,7 +20,7 @@ import duckdb
 from .errors import StoreError
 from .store import Store, _owner_only
 
-RAW_TABLES = ("pings", "device_pings", "fix_results", "rejects")
+RAW_TABLES = ("pings", "device_pings", "track_runs", "rejects")
 
 
 @dataclass
@@ -57,8 +57,10 @@ def purge(path: str | Path, before: date, tz: str = "Europe/London") -> PurgeRep
                          AND (EXISTS (SELECT 1 FROM pings p WHERE p.source_id = s.source_id)
                               OR EXISTS (SELECT 1 FROM device_pings d WHERE d.source_id = s.source_id)
                               OR s.ingested_at < $c))""", {"c": cutoff})
-            for table in ("pings", "device_pings", "fix_results"):
+            for table in ("pings", "device_pings"):
                 con.execute(f"DELETE FROM {table} WHERE ts < $c", {"c": cutoff})
+            # a run that starts before the cutoff goes whole: its first fix is purged data
+            con.execute("DELETE FROM track_runs WHERE first_ts < $c", {"c": cutoff})
             con.execute("DELETE FROM meta WHERE key = 'purged_before'")
             con.execute("INSERT INTO meta VALUES ('purged_before', ?)", [cutoff.isoformat()])
         report.counts_after = {t: store.count(t) for t in RAW_TABLES}

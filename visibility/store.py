@@ -17,14 +17,14 @@ import duckdb
 from .errors import StoreBusyError, StoreError
 
 #: Bumped whenever the schema changes; :meth:`Store.open` checks it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Environment variable naming the default store file.
 DB_ENV = "VISIBILITY_DB"
 #: Store file used when neither ``--db`` nor the environment names one.
 DEFAULT_DB = "visibility.duckdb"
 
-#: Codes of the five states of a fix, as stored in ``fix_results.state``.
+#: Codes of the five states of a fix, as stored in ``track_runs.state``.
 STATES = ("no_signal", "in_station", "transit", "on_patch", "off_patch")
 
 SCHEMA = """
@@ -156,15 +156,18 @@ CREATE TABLE shift_results (
 );
 
 -- One row per fix inside a shift: its state and the time it owns.
-CREATE TABLE fix_results (
+-- A shift's track as runs: consecutive fixes with the same state, quality, ward and
+-- cell whose owned intervals touch. Inside a run the boundary between two fixes is
+-- the midpoint of their times, so each fix's owned interval can be recovered.
+CREATE TABLE track_runs (
     shift_id   BIGINT NOT NULL,
-    officer_id VARCHAR NOT NULL,
-    ts         TIMESTAMPTZ NOT NULL,
+    first_ts   TIMESTAMPTZ NOT NULL,
+    last_ts    TIMESTAMPTZ NOT NULL,
+    n_fixes    INTEGER NOT NULL,
     state      UTINYINT NOT NULL,
     quality    UTINYINT NOT NULL,
     ward_code  VARCHAR,
     cell       UBIGINT NOT NULL,
-    speed_kmh  FLOAT NOT NULL,
     own_from   TIMESTAMPTZ NOT NULL,
     own_to     TIMESTAMPTZ NOT NULL
 );
@@ -396,7 +399,32 @@ CREATE TABLE turnover (
 WAIT_S = 0.0
 
 #: SQL that takes a store from schema version N to N + 1.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # 1 -> 2: one row per fix (fix_results) becomes one row per run (track_runs). The runs
+    # are cut by the rule the analysis uses, so the result equals a fresh analysis's.
+    1: """
+    CREATE TABLE track_runs (
+        shift_id BIGINT NOT NULL, first_ts TIMESTAMPTZ NOT NULL, last_ts TIMESTAMPTZ NOT NULL,
+        n_fixes INTEGER NOT NULL, state UTINYINT NOT NULL, quality UTINYINT NOT NULL,
+        ward_code VARCHAR, cell UBIGINT NOT NULL, own_from TIMESTAMPTZ NOT NULL,
+        own_to TIMESTAMPTZ NOT NULL);
+    INSERT INTO track_runs
+    WITH cut AS (
+        SELECT *, CASE WHEN state = lag(state) OVER w AND quality = lag(quality) OVER w
+                            AND ward_code IS NOT DISTINCT FROM lag(ward_code) OVER w
+                            AND cell = lag(cell) OVER w AND own_from = lag(own_to) OVER w
+                       THEN 0 ELSE 1 END AS starts
+        FROM fix_results WINDOW w AS (PARTITION BY shift_id ORDER BY ts)),
+    numbered AS (
+        SELECT *, sum(starts) OVER (PARTITION BY shift_id ORDER BY ts ROWS UNBOUNDED PRECEDING)
+                  AS run
+        FROM cut)
+    SELECT shift_id, min(ts), max(ts), count(*)::INTEGER, any_value(state), any_value(quality),
+           any_value(ward_code), any_value(cell), min(own_from), max(own_to)
+    FROM numbered GROUP BY shift_id, run ORDER BY shift_id, min(ts);
+    DROP TABLE fix_results;
+    """,
+}
 
 
 def _migrate(con, path: Path, version: int | None, read_only: bool) -> None:
@@ -531,7 +559,7 @@ class Store:
 _TABLES = (
     "sources", "pings", "device_pings", "device_assignments", "rejects", "wards", "ward_cells",
     "stations", "officers", "officer_wards", "shifts", "analyses", "shift_results",
-    "fix_results", "presence",
+    "track_runs", "presence",
 )
 
 

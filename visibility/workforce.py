@@ -52,8 +52,8 @@ def measure_abstraction(con, span: Span, policy, run_id: int) -> None:
         f"""INSERT INTO off_patch_places
             WITH f AS (
                 SELECT o.team, f.ward_code, epoch_us(f.own_to) - epoch_us(f.own_from) AS us
-                FROM fix_results f JOIN shift_results r USING (shift_id)
-                JOIN officers o ON o.officer_id = f.officer_id
+                FROM track_runs f JOIN shift_results r USING (shift_id)
+                JOIN officers o ON o.officer_id = r.officer_id
                 WHERE f.state = 4 AND r.shift_start >= $lo AND r.shift_start < $hi {kinds}),
             team_wards AS (SELECT DISTINCT o.team, ow.ward_code FROM officer_wards ow
                            JOIN officers o USING (officer_id)),

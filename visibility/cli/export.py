@@ -23,7 +23,7 @@ def _what(ctx, param, value):
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--what", default="fixes,results", show_default=True, callback=_what,
-              help="fixes, results (shift_results, fix_results, presence), or both.")
+              help="fixes, results (shift_results, track_runs, presence), or both.")
 @from_opt
 @to_opt
 @week_opt
@@ -34,7 +34,7 @@ def export(folder, what, date_from, date_to, week, tz, db, as_json):
     """Export fixes and results as Parquet partitioned by local date and borough.
 
     Writes FOLDER/fixes/date=YYYY-MM-DD/borough=CODE/*.parquet (by the fix's
-    local date) and FOLDER/shift_results, fix_results and presence (by the
+    local date) and FOLDER/shift_results, track_runs and presence (by the
     local date of the shift's start); the borough is that of the officer's
     first home ward ('none' if unknown). Read it with DuckDB, Spark, pandas or
     `visibility import`.

@@ -204,3 +204,39 @@ def thin_mask(seg, t_us, interval_s: float) -> np.ndarray:
     keep = np.zeros(len(t_us), np.bool_)
     _thin(seg, t_us, int(round(interval_s * 1e6)), keep)
     return keep
+
+
+@jit
+def _run_starts(seg, state, quality, ward, cell, own_from, own_to, starts):
+    m = 0
+    for s in range(len(seg) - 1):
+        for i in range(seg[s], seg[s + 1]):
+            if (i == seg[s] or state[i] != state[i - 1] or quality[i] != quality[i - 1]
+                    or ward[i] != ward[i - 1] or cell[i] != cell[i - 1]
+                    or own_from[i] != own_to[i - 1]):
+                starts[m] = i
+                m += 1
+    return m
+
+
+def run_starts(seg, state, quality, ward, cell, own_from_us, own_to_us) -> np.ndarray:
+    """Where each run of a shift's track starts (indices into the fixes).
+
+    A run is a stretch of consecutive fixes of one shift with the same state,
+    quality, ward and cell whose owned intervals touch end to start. Inside a
+    run every boundary between two fixes is the midpoint of their times (a
+    gap long enough for the half-gap cap to bite leaves the intervals apart),
+    so a run and its fixes' times give back each fix's owned interval exactly.
+    """
+    seg = _as(seg, np.int64, "seg")
+    n = int(seg[-1]) if len(seg) else 0
+    arrays = [_as(a, d, name) for a, d, name in (
+        (state, np.uint8, "state"), (quality, np.uint8, "quality"), (ward, np.int64, "ward"),
+        (cell, np.uint64, "cell"), (own_from_us, np.int64, "own_from_us"),
+        (own_to_us, np.int64, "own_to_us"))]
+    for name, arr in zip(("state", "quality", "ward", "cell", "own_from_us", "own_to_us"), arrays):
+        if len(arr) != n:
+            raise KernelInputError(f"{name} has {len(arr)} values for {n} fixes")
+    starts = np.empty(n, np.int64)
+    m = _run_starts(seg, *arrays, starts)
+    return starts[:m]

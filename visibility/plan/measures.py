@@ -1,7 +1,7 @@
 """The measures a plan is judged on, computed from an analysed store (scenario or real).
 
 All of them come from the analysis results (``shift_results`` and
-``fix_results``, with each fix's owned interval), so a simulated week and a
+``track_runs``, from which each fix's owned interval follows), so a simulated week and a
 real one are measured the same way:
 
 - **visible share**: on-patch time / rostered duty time of the shifts that
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from ..analyse import run_fixes_sql
 from ..store import Store
 from .pattern import Peak
 
@@ -105,8 +106,8 @@ class WeekData:
     hi_us: int
     shift_rows: list[tuple]  # shift_id, officer_id, kind, duration_us, on_patch_us, off, station, transit, none
     officer_wards: dict[str, list[str]]
-    patch_ward: np.ndarray  # ward code of each on-patch fix
-    patch_iv: np.ndarray  # (n, 2) owned intervals of on-patch fixes
+    patch_ward: np.ndarray  # ward code of each on-patch run
+    patch_iv: np.ndarray  # (n, 2) owned intervals of on-patch runs
     vis_lonlat: np.ndarray  # (m, 2) lon, lat of visible fixes (on or off patch)
     vis_iv: np.ndarray  # (m, 2) their owned intervals
 
@@ -130,15 +131,12 @@ def read_week(store: Store, monday: date, tz: str) -> WeekData:
         ow.setdefault(o, []).append(w)
     patch = con.sql(
         """SELECT f.ward_code, epoch_us(f.own_from) AS a, epoch_us(f.own_to) AS b
-           FROM fix_results f JOIN shift_results r USING (shift_id)
+           FROM track_runs f JOIN shift_results r USING (shift_id)
            WHERE f.state = $on AND r.shift_start >= $lo AND r.shift_start < $hi""",
         params={"on": ON_PATCH, "lo": lo, "hi": hi}).to_arrow_table()
     visible = con.sql(
-        f"""WITH p AS ({_FIXES_SQL})
-           SELECT p.lon, p.lat, epoch_us(f.own_from) AS a, epoch_us(f.own_to) AS b
-           FROM fix_results f JOIN shift_results r USING (shift_id)
-           JOIN p ON p.officer_id = f.officer_id AND p.ts = f.ts
-           WHERE f.state IN ($on, $off) AND r.shift_start >= $lo AND r.shift_start < $hi""",
+        f"""SELECT lon, lat, own_from_us AS a, own_to_us AS b
+            FROM ({run_fixes_sql(con, VISIBLE_RUNS)})""",
         params={"on": ON_PATCH, "off": OFF_PATCH, "lo": lo, "hi": hi}).to_arrow_table()
     return WeekData(
         lo_us=int(lo.timestamp() * US), hi_us=int(hi.timestamp() * US), shift_rows=shifts,
@@ -150,13 +148,10 @@ def read_week(store: Store, monday: date, tz: str) -> WeekData:
     )
 
 
-# The officers' own fixes and device fixes mapped through assignments (as the analysis reads them).
-_FIXES_SQL = """
-    SELECT officer_id, ts, lon, lat FROM pings
-    UNION ALL
-    SELECT a.officer_id, d.ts, d.lon, d.lat FROM device_pings d JOIN device_assignments a
-      ON d.device_id = a.device_id AND d.ts >= a.from_ts AND d.ts < a.to_ts
-"""
+# Runs of visible fixes (on or off patch) of the shifts that start in the week.
+VISIBLE_RUNS = """
+    SELECT f.* FROM track_runs f JOIN shift_results r USING (shift_id)
+    WHERE f.state IN ($on, $off) AND r.shift_start >= $lo AND r.shift_start < $hi"""
 
 
 def shift_totals(data: WeekData, wards: list[str] | None = None) -> dict:
