@@ -1,19 +1,26 @@
 """Verify a visibility claim against the raw tracks: value, interval, sensitivity, evidence.
 
-A claim names a scope (borough, ward, team or officer), a period, a measure,
-a claimed value and a comparison. The tracks of every officer-shift in scope
-are passed through the kernels once per policy setting tried, in memory; the
-store's own results are not changed. Everything is seeded, and the JSON holds
-no clock time, so the same command on the same store gives the same bytes.
+A claim names a scope (borough, ward, team, officer or hotspot), a period, a
+measure, a claimed value and a comparison. The tracks of every officer-shift in
+scope are passed through the kernels once per policy setting tried, in memory;
+the store's own results are not changed. Everything is seeded, and the JSON
+holds no clock time, so the same command on the same store gives the same bytes.
+
+Three measures: ``visible_share`` (on-patch share of duty time),
+``peak_coverage`` (a ward's peak-window time with one of its officers on patch)
+and ``hotspot_visits`` ("hotspot Y had a visit of at least M minutes at least
+every N minutes": the share of the claimed time during which that promise was
+being kept, with the gaps between qualifying visits; see docs/verify.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,9 +34,13 @@ from .locate import NO_WARD, StationIndex
 from .policy import Policy
 from .store import STATES, Store
 
-SCOPES = ("borough", "ward", "team", "officer", "all")
+SCOPES = ("borough", "ward", "team", "officer", "all", "hotspot")
 COMPARISONS = ("at_least", "at_most")
-MEASURES = ("visible_share", "peak_coverage")
+MEASURES = ("visible_share", "peak_coverage", "hotspot_visits")
+#: A hotspot_visits claim given this as its only window covers the scope officers' duty hours.
+DUTY = "duty"
+#: Longest visit length or interval a hotspot claim may name, minutes (a year).
+MAX_CLAIM_MIN = 366 * 24 * 60
 #: Data-quality limits beyond which a claim cannot be judged (inconclusive).
 MAX_NO_SIGNAL_SHARE = 0.25
 MAX_EMPTY_SHIFT_SHARE = 0.20
@@ -44,6 +55,8 @@ SENSITIVITY = (
 )
 #: Coarser fix rates tried, seconds between fixes.
 THINNING_S = (30.0, 60.0, 300.0)
+#: Tried as well for hotspot_visits claims: no bridging of exits at all, and a generous one.
+HOTSPOT_SENSITIVITY = (("visit_bridge_s", (0.0, 180.0)),)
 
 
 class ClaimError(VisibilityError):
@@ -63,7 +76,12 @@ class Claim:
     measure: str = "visible_share"
     text: str = ""
     #: For peak_coverage: local weekly windows such as "Fri-Sat 18:00-23:00" (default: the policy's).
+    #: For hotspot_visits: the same, or ("duty",) for duty hours (default: the whole period).
     windows: tuple[str, ...] = ()
+    #: For hotspot_visits: the shortest visit that counts, minutes.
+    visit_min: float | None = None
+    #: For hotspot_visits: the longest claimed stretch between qualifying visits, minutes.
+    every_min: float | None = None
 
     def __post_init__(self):
         if self.scope not in SCOPES:
@@ -76,9 +94,12 @@ class Claim:
             raise ClaimError(f"claim measure {self.measure!r} must be one of {', '.join(MEASURES)}")
         if self.measure == "peak_coverage" and self.scope != "ward":
             raise ClaimError("a peak_coverage claim is about one ward: give scope = \"ward\"")
+        self._check_hotspot()
         for text in self.windows:
             from .peaks import parse_window
 
+            if text == DUTY:
+                continue
             try:
                 parse_window(text)
             except VisibilityError as exc:
@@ -87,6 +108,44 @@ class Claim:
             raise ClaimError(f"claimed value {self.claimed!r} must be a share between 0 and 1")
         if self.date_to < self.date_from:
             raise ClaimError(f"claim period ends ({self.date_to}) before it starts ({self.date_from})")
+
+    def _check_hotspot(self) -> None:
+        hot = self.measure == "hotspot_visits"
+        if hot != (self.scope == "hotspot"):
+            raise ClaimError("a hotspot_visits claim is about one hotspot: give scope = \"hotspot\" "
+                             "and measure = \"hotspot_visits\" together")
+        if not hot:
+            if self.visit_min is not None or self.every_min is not None:
+                raise ClaimError("visit_min and every_min belong to hotspot_visits claims only")
+            if DUTY in self.windows:
+                raise ClaimError(f"window {DUTY!r} belongs to hotspot_visits claims only")
+            return
+        if not str(self.scope_id).strip().isdigit():
+            raise ClaimError(f"hotspot id {self.scope_id!r} is not a number "
+                             "(see: visibility hotspots list)")
+        for name, meaning in (("visit_min", "the shortest visit that counts, in minutes"),
+                              ("every_min", "the longest stretch between visits, in minutes")):
+            value = getattr(self, name)
+            if value is None:
+                raise ClaimError(f"a hotspot_visits claim needs {name} ({meaning})")
+            if not (isinstance(value, (int, float)) and math.isfinite(value)
+                    and 0 < value <= MAX_CLAIM_MIN):
+                raise ClaimError(f"claim {name} {value!r} must be a positive number of minutes "
+                                 "(at most a year)")
+        if DUTY in self.windows and len(self.windows) > 1:
+            raise ClaimError(f"window {DUTY!r} stands alone: the duty hours, or weekly windows")
+
+    @property
+    def every_time(self) -> bool:
+        """A hotspot_visits claim that the promise held throughout (not for a share of the time)."""
+        return self.measure == "hotspot_visits" and self.comparison == "at_least" and self.claimed >= 1
+
+    def to_dict(self) -> dict:
+        """The claim's fields; those of hotspot claims only are left out of other claims."""
+        fields = asdict(self)
+        if self.measure != "hotspot_visits":
+            del fields["visit_min"], fields["every_min"]
+        return fields
 
     @classmethod
     def load(cls, path: str | Path) -> "Claim":
@@ -102,27 +161,35 @@ class Claim:
             raise ClaimError(f"claim file {path}: not valid TOML ({exc})") from None
         data = data.get("claim", data)
         known = {"text", "scope", "scope_id", "from", "to", "week", "claimed", "comparison", "measure",
-                 "windows"}
+                 "windows", "visit_min", "every_min"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ClaimError(f"claim file {path}: unknown key {unknown[0]!r}")
-        for key in ("scope", "claimed"):
-            if key not in data:
-                raise ClaimError(f"claim file {path}: missing key {key!r}")
+        if "scope" not in data:
+            raise ClaimError(f"claim file {path}: missing key 'scope'")
+        hot = data["scope"] == "hotspot"
+        if "claimed" not in data and not hot:  # a hotspot claim is by default about every time
+            raise ClaimError(f"claim file {path}: missing key 'claimed'")
         first, last = _period(data, path)
-        try:
-            claimed = float(data["claimed"])
-        except (TypeError, ValueError):
-            raise ClaimError(f"claim file {path}: claimed {data['claimed']!r} is not a number") from None
+        number = {key: _number(data, key, path) for key in ("claimed", "visit_min", "every_min")}
         return cls(scope=str(data["scope"]), scope_id=_opt_str(data.get("scope_id")),
-                   date_from=first, date_to=last, claimed=claimed,
+                   date_from=first, date_to=last,
+                   claimed=1.0 if number["claimed"] is None else number["claimed"],
                    comparison=str(data.get("comparison", "at_least")),
-                   measure=str(data.get("measure", "visible_share")),
-                   text=str(data.get("text", "")), windows=_windows(data.get("windows", ()), path))
+                   measure=str(data.get("measure", "hotspot_visits" if hot else "visible_share")),
+                   text=str(data.get("text", "")), windows=_windows(data.get("windows", ()), path),
+                   visit_min=number["visit_min"], every_min=number["every_min"])
 
     def sentence(self) -> str:
         who = "all officers" if self.scope == "all" else f"{self.scope} {self.scope_id}"
         words = "at least" if self.comparison == "at_least" else "at most"
+        if self.measure == "hotspot_visits":
+            when = ("while its ward's officers were on duty" if self.windows == (DUTY,)
+                    else "; ".join(self.windows) or "round the clock")
+            share = "" if self.every_time else f", for {words} {self.claimed:.0%} of that time"
+            return (f"{who} had a visit of at least {minutes_text(self.visit_min)} by an officer of "
+                    f"its ward at least every {minutes_text(self.every_min)} ({when}){share}, "
+                    f"{self.date_from} to {self.date_to}")
         if self.measure == "peak_coverage":
             when = "; ".join(self.windows) or "the policy's peak windows"
             return (f"{who} had an officer of its own visibly on patch for {words} "
@@ -141,6 +208,27 @@ def _windows(value, path) -> tuple[str, ...]:
 
 def _opt_str(value) -> str | None:
     return None if value is None else str(value)
+
+
+def _number(data: dict, key: str, path) -> float | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ClaimError(f"claim file {path}: {key} {value!r} is not a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise ClaimError(f"claim file {path}: {key} {value!r} is not a number") from None
+
+
+def minutes_text(minutes: float) -> str:
+    """``15 min``, ``2 h``, ``1 h 30 min``, ``7.5 min``."""
+    hours, rest = divmod(round(minutes, 3), 60)
+    rest = f"{rest:g} min" if rest else ""
+    if not hours:
+        return rest or "0 min"
+    return f"{hours:.0f} h" + (f" {rest}" if rest else "")
 
 
 def _period(data: dict, path) -> tuple[date, date]:
@@ -179,9 +267,15 @@ def scope_officers(store: Store, claim: Claim) -> list[str]:
         "team": "SELECT officer_id FROM officers WHERE team = ?",
         "officer": "SELECT officer_id FROM officers WHERE officer_id = ?",
         "all": "SELECT officer_id FROM officers",
+        "hotspot": ("SELECT DISTINCT ow.officer_id FROM officer_wards ow JOIN hotspots h "
+                    "USING (ward_code) WHERE h.hotspot_id = ?"),
     }
     params = [] if claim.scope == "all" else [claim.scope_id]
+    if claim.scope == "hotspot":
+        params = [int(claim.scope_id)]
     officers = sorted(r[0] for r in con.execute(queries[claim.scope], params).fetchall())
+    if not officers and claim.scope == "hotspot":
+        raise ClaimError(f"no officer has the ward of hotspot {claim.scope_id} as a home ward")
     if not officers:
         raise ClaimError(f"no officers in {claim.scope} {claim.scope_id!r}")
     return officers
@@ -193,12 +287,15 @@ class _Pass:
     on_patch_us: np.ndarray   # per shift in scope
     duration_us: np.ndarray
     totals_us: np.ndarray     # shifts x 5
-    covered_us: np.ndarray | None = None  # peak_coverage: per window, time with someone on patch
+    # peak_coverage: per window, time with someone on patch, and the window's time;
+    # hotspot_visits: per local day, claimed time with the promise kept, and the claimed time.
+    covered_us: np.ndarray | None = None
     window_us: np.ndarray | None = None
+    hotspot: dict | None = None  # hotspot_visits: what hotspot_compliance found
 
     @property
     def units(self) -> tuple[np.ndarray, np.ndarray]:
-        """(numerator, denominator) per resampling unit: officer-shifts, or peak windows."""
+        """(numerator, denominator) per resampling unit: officer-shifts, peak windows or days."""
         if self.covered_us is not None:
             return self.covered_us, self.window_us
         return self.on_patch_us, self.duration_us
@@ -234,12 +331,14 @@ def _coverage(out: dict, ward_of_fix: np.ndarray, w: _Windows) -> np.ndarray:
 
 
 def _run(fixes: Fixes, scope: Scope, policy: Policy, in_station, on_patch, keep_mask=None,
-         counted=None, windows: _Windows | None = None) -> tuple[_Pass, dict, np.ndarray]:
+         counted=None, windows: _Windows | None = None,
+         hotspot: "_Hotspot | None" = None) -> tuple[_Pass, dict, np.ndarray]:
     ctx = scope.ctx
     ward_of_fix = None if windows is None else windows.ward_of_fix
     if keep_mask is not None:
         fixes, in_station, on_patch = fixes.take(keep_mask), in_station[keep_mask], on_patch[keep_mask]
         ward_of_fix = None if windows is None else ward_of_fix[keep_mask]
+        hotspot = None if hotspot is None else hotspot.take(keep_mask)
     totals = np.zeros((scope.n_shifts, 5), np.int64)
     out, seg, pos = track(fixes, scope, policy, in_station, on_patch)
     totals[pos] = out["totals_us"]
@@ -253,6 +352,9 @@ def _run(fixes: Fixes, scope: Scope, policy: Policy, in_station, on_patch, keep_
     if windows is not None:
         run.covered_us = _coverage(out, ward_of_fix, windows)
         run.window_us = windows.end_us - windows.start_us
+    if hotspot is not None:
+        run.hotspot = hotspot.measure(out, policy)
+        run.covered_us, run.window_us = run.hotspot["kept_day_us"], run.hotspot["claim_day_us"]
     return run, out, seg
 
 
@@ -263,6 +365,8 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
     from .pseudonym import pseudonym
 
     policy = policy or Policy()
+    key = key if key is not None else b""
+    hot_row = _hotspot_row(store, claim) if claim.measure == "hotspot_visits" else None
     officers = scope_officers(store, claim)
     scope = open_scope(store, policy, claim.date_from, claim.date_to, officers)
     ctx = scope.ctx
@@ -271,6 +375,8 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
         raise StoreError("no neighbourhood shifts in scope (abstracted shifts are excluded by the policy)")
     fixes = Fixes.concat(list(stream_fixes(store, scope)))
     cells, ward, on_patch = locate(fixes, scope)
+    hotspot = None if hot_row is None else _Hotspot.build(store, claim, scope, fixes, cells, counted,
+                                                          policy, hot_row)
     del cells
     stations = {}
 
@@ -285,53 +391,70 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
 
     windows = _claim_windows(claim, scope, ward, policy) if claim.measure == "peak_coverage" else None
     base, out, seg = _run(fixes, scope, policy, in_station_for(policy), on_patch, counted=counted,
-                          windows=windows)
+                          windows=windows, hotspot=hotspot)
     value = base.value
     low, high = _bootstrap(base, seed, boot)
     quality = _data_quality(store, scope, fixes, seg, base, policy, officers)
     units = len(base.units[1])
-    if units < MIN_UNITS:
-        kind = "peak windows" if windows is not None else "officer-shifts"
+    if units < MIN_UNITS and not claim.every_time:  # a claim about every time needs no interval
+        kind = ("peak windows" if windows is not None else "days" if hotspot is not None
+                else "officer-shifts")
         quality["problems"].append(f"only {units} {kind}: too few to judge the uncertainty "
                                    f"(at least {MIN_UNITS})")
-    verdict, reason = _verdict(claim, value, low, high, quality)
+    figures = None if hotspot is None else hotspot.figures(base, out, policy,
+                                                           lambda o: pseudonym(o, key))
+    if hotspot is not None and figures["short_stretches"] == figures["stretches"]:
+        every_text = minutes_text(claim.every_min)
+        verdict, reason = "inconclusive", (
+            f"the claim cannot fail: no stretch of its claimed time is longer than {every_text}, "
+            f"and the first visit is only due {every_text} after a stretch begins (claim a shorter "
+            "every_min, or longer windows)")
+    elif hotspot is not None and claim.every_time:
+        verdict, reason = _every_time_verdict(claim, figures, quality)
+    else:
+        verdict, reason = _verdict(claim, value, low, high, quality)
+        if hotspot is not None and not quality["problems"]:
+            reason += " of the claimed time with the promise kept"
 
     variants = []
-    for name, values in SENSITIVITY:
+    grid = SENSITIVITY + (HOTSPOT_SENSITIVITY if hotspot is not None else ())
+    raw = [value]
+    for name, values in grid:
         for v in values:
             p = policy.replace(**{name: v})
             radius = v if name == "station_radius_m" else None
             run, _, _ = _run(fixes, scope, p, in_station_for(p, radius), on_patch, counted=counted,
-                             windows=windows)
+                             windows=windows, hotspot=hotspot)
+            raw.append(run.value)
             variants.append({"setting": name, "value": v, "measured": round(run.value, 6)})
     all_seg, _ = fixes.segments(ctx)
     thinned = []
     for interval in THINNING_S:
         mask = thin_mask(all_seg, fixes.t, interval)
         run, _, _ = _run(fixes, scope, policy, in_station_for(policy), on_patch, keep_mask=mask,
-                         counted=counted, windows=windows)
+                         counted=counted, windows=windows, hotspot=hotspot)
         # The same thinned track with the max gap widened to twice the new cadence.
         wide = policy.replace(max_gap_s=min(3600.0, max(policy.max_gap_s, 2 * interval)))
         adapted, _, _ = _run(fixes, scope, wide, in_station_for(policy), on_patch, keep_mask=mask,
-                             counted=counted, windows=windows)
+                             counted=counted, windows=windows, hotspot=hotspot)
+        raw.append(adapted.value)
         thinned.append({"interval_s": interval, "fixes": int(mask.sum()),
                         "measured": round(run.value, 6),
                         "max_gap_s_widened": wide.max_gap_s,
                         "measured_widened_gap": round(adapted.value, 6)})
     # The range covers the policy variants and the thinned tracks with a gap to match their
     # cadence; thinned tracks under the base gap are reported but are mostly missing signal.
-    every = [value] + [v["measured"] for v in variants] + [t["measured_widened_gap"] for t in thinned]
+    # (Judged on the unrounded values: a claim about every time turns on the smallest overdue.)
     side = _side(claim, value)
-    holds = all(_side(claim, v) == side for v in every)
+    holds = all(_side(claim, v) == side for v in raw)
 
-    key = key if key is not None else b""
     sample = _reality_sample(store, scope, fixes, seg, out, ward, samples, seed, policy,
                              lambda o: pseudonym(o, key))
     breakdown = {name + "_share": round(float(base.totals_us[:, i].sum() / base.duration_us.sum()), 6)
                  for i, name in enumerate(STATES)}
-    audit = _audit(store, scope, officers, claim, policy, seed, command)
+    audit = _audit(store, scope, officers, claim, policy, seed, command, hot_row)
     return {
-        "claim": {**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(claim).items()},
+        "claim": {**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in claim.to_dict().items()},
                   "sentence": claim.sentence()},
         "measured": {
             "value": round(value, 6), "interval_95": [round(low, 6), round(high, 6)],
@@ -339,13 +462,13 @@ def verify(store: Store, claim: Claim, policy: Policy | None = None, seed: int =
             "officer_shifts": int(counted.sum()), "officers": int(len(np.unique(ctx.officer_idx[counted]))),
             "duty_hours": round(float(base.duration_us.sum()) / 3.6e9, 2),
             "breakdown": breakdown,
-            **_window_figures(windows, base),
+            **(figures if figures is not None else _window_figures(windows, base)),
         },
         "verdict": verdict,
         "verdict_reason": reason,
         "sensitivity": {
             "settings": variants, "thinning": thinned,
-            "range": [round(min(every), 6), round(max(every), 6)],
+            "range": [round(min(raw), 6), round(max(raw), 6)],
             "verdict_holds": holds,
         },
         "data_quality": quality,
@@ -378,6 +501,275 @@ def _window_figures(windows: _Windows | None, run: _Pass) -> dict:
             "window_hours": round(float(run.window_us.sum()) / 3.6e9, 2),
             "windows_with_nobody": int((covered == 0).sum()),
             "windows_fully_covered": int((covered == run.window_us).sum())}
+
+
+# -- hotspot visits ------------------------------------------------------------------------
+def hotspot_compliance(officer, start_us, end_us, claim_start_us, claim_end_us, day_start_us,
+                       day_end_us, visit_min_us: int, every_us: int, bridge_us: int) -> dict:
+    """Visits to one hotspot, and how well "a visit of ``visit_min`` at least every ``every``" held.
+
+    ``officer``, ``start_us``, ``end_us``: the intervals of presence in the hotspot, in any
+    order. One officer's intervals at most ``bridge_us`` apart join into one visit; a visit
+    *qualifies* when it lasts ``visit_min_us`` or more. The claimed time is the sorted,
+    disjoint stretches ``claim_*``. A *gap* is a stretch of claimed time with no qualifying
+    visit in progress, counted from the stretch's start (so the first visit is due ``every``
+    after it); the part of a gap beyond ``every_us`` is *overdue*, and the rest of the
+    claimed time is *kept*. Returns the visits, the claimed and the kept time of each day
+    (``day_*``: sorted, disjoint windows), the longest gap, and every gap longer than
+    ``every_us`` (a *breach*).
+    """
+    from .kernels import clip_to_windows, merge_intervals, window_gaps
+
+    officer = np.asarray(officer, np.int64)
+    start_us, end_us = np.asarray(start_us, np.int64), np.asarray(end_us, np.int64)
+    claim_start_us = np.asarray(claim_start_us, np.int64)
+    claim_end_us = np.asarray(claim_end_us, np.int64)
+    order = np.lexsort((start_us, officer))
+    visits = merge_intervals(officer[order], start_us[order], end_us[order], int(bridge_us))
+    qualifies = visits["end_us"] - visits["start_us"] >= visit_min_us
+    union = _union(visits["start_us"][qualifies], visits["end_us"][qualifies])
+    # Kept: in a qualifying visit, or less than `every` after one ended or the stretch began.
+    kept = _union(np.concatenate([union[0], claim_start_us]),
+                  np.concatenate([union[1], claim_start_us]) + np.int64(every_us))
+    one = np.array([0, len(claim_start_us)], np.int64)
+    kept = clip_to_windows(np.zeros(len(kept[0]), np.int64), kept[0], kept[1], one,
+                           claim_start_us, claim_end_us)
+    gaps = window_gaps(one, claim_start_us, claim_end_us, np.array([0, len(union[0])], np.int64),
+                       union[0], union[1])
+    # Each stretch opens with a kept piece. Whatever follows a piece, up to the next piece or
+    # the stretch's end, is overdue: the tail of a gap that began `every` before it.
+    w, ps, pe = kept["window"], kept["start_us"], kept["end_us"]
+    same = w[1:] == w[:-1]
+    last = np.ones(len(w), bool)
+    last[:-1] = ~same
+    over_start = np.concatenate([pe[:-1][same], pe[last]])
+    over_end = np.concatenate([ps[1:][same], claim_end_us[w[last]]])
+    order = np.argsort(over_start, kind="stable")
+    over_start, over_end = over_start[order], over_end[order]
+    real = over_end > over_start
+    at = int(np.argmax(gaps["longest_us"])) if len(claim_start_us) else 0
+    return {
+        "visit_officer": visits["group"], "visit_start_us": visits["start_us"],
+        "visit_end_us": visits["end_us"], "visit_present_us": visits["present_us"],
+        "qualifies": qualifies,
+        "claim_day_us": _per_window(claim_start_us, claim_end_us, day_start_us, day_end_us),
+        "kept_day_us": _per_window(ps, pe, day_start_us, day_end_us),
+        "longest_gap_us": int(gaps["longest_us"][at]) if len(claim_start_us) else 0,
+        "longest_gap_start_us": int(gaps["gap_start_us"][at]) if len(claim_start_us) else 0,
+        "breach_start_us": over_start[real] - np.int64(every_us), "breach_end_us": over_end[real],
+    }
+
+
+def _union(start_us, end_us) -> tuple[np.ndarray, np.ndarray]:
+    """The union of intervals given in any order, as sorted disjoint (start, end)."""
+    from .kernels import merge_intervals
+
+    start_us, end_us = np.asarray(start_us, np.int64), np.asarray(end_us, np.int64)
+    order = np.argsort(start_us, kind="stable")
+    merged = merge_intervals(np.zeros(len(order), np.int64), start_us[order], end_us[order], 0)
+    return merged["start_us"], merged["end_us"]
+
+
+def _per_window(start_us, end_us, w_start_us, w_end_us) -> np.ndarray:
+    """Time of the intervals (any order, may overlap: times add) in each sorted, disjoint window."""
+    from .kernels import clip_to_windows
+
+    start_us = np.asarray(start_us, np.int64)
+    pieces = clip_to_windows(np.zeros(len(start_us), np.int64), start_us, end_us,
+                             np.array([0, len(w_start_us)], np.int64), w_start_us, w_end_us)
+    total = np.zeros(len(w_start_us), np.int64)
+    np.add.at(total, pieces["window"], pieces["end_us"] - pieces["start_us"])
+    return total
+
+
+def _hotspot_row(store: Store, claim: Claim) -> dict:
+    """The claimed hotspot, with a hash of its definition for the audit trail."""
+    from .demand import require_tables
+
+    require_tables(store)
+    row = store.con.execute(
+        "SELECT hotspot_id, label, ward_code, kind, cell, geometry, radius_m FROM hotspots "
+        "WHERE hotspot_id = ?", [int(claim.scope_id)]).fetchall()
+    if not row:
+        raise ClaimError(f"hotspot {claim.scope_id} is not loaded (see: visibility hotspots list)")
+    hid, label, ward, kind, cell, wkb, radius = row[0]
+    definition = [hid, ward, kind, None if cell is None else f"{cell:x}",
+                  None if wkb is None else bytes(wkb).hex(), radius]
+    return {"hotspot_id": hid, "label": label, "ward_code": ward, "kind": kind,
+            "sha256": hashlib.sha256(json.dumps(definition).encode()).hexdigest()}
+
+
+@dataclass
+class _Hotspot:
+    """A hotspot_visits claim ready to measure: which fixes lie in the hotspot, and the claimed
+    time cut into local days."""
+
+    claim: Claim
+    row: dict
+    in_hotspot: np.ndarray      # per fix: its position lies in the hotspot
+    officer_of_fix: np.ndarray
+    counted_fix: np.ndarray     # per fix: its shift counts under the policy
+    claim_start_us: np.ndarray  # the claimed time: sorted, disjoint stretches
+    claim_end_us: np.ndarray
+    day_start_us: np.ndarray    # the local days holding claimed time
+    day_end_us: np.ndarray
+    days: list[str]
+    duty_start_us: np.ndarray   # the counted shifts in scope
+    duty_end_us: np.ndarray
+    officer_ids: np.ndarray
+    timezone: str
+
+    @classmethod
+    def build(cls, store: Store, claim: Claim, scope: Scope, fixes: Fixes, cells: np.ndarray,
+              counted: np.ndarray, policy: Policy, row: dict) -> "_Hotspot":
+        from .hotspots import hotspot_cells, inside_hotspot
+        from .peaks import parse_window, window_instances
+
+        ctx = scope.ctx
+        seg, pos = fixes.segments(ctx)
+        officer_of_fix = np.repeat(ctx.officer_idx[pos], np.diff(seg))
+        counted_fix = np.repeat(counted[pos], np.diff(seg))
+        # In the hotspot as `visibility coverage` has it: by cell, then exactly for shapes.
+        hotspots, hot_cells, owner, certain = hotspot_cells(store)
+        k = [h[0] for h in hotspots].index(row["hotspot_id"])
+        inside = np.isin(cells, hot_cells[(owner == k) & certain])
+        test = np.isin(cells, hot_cells[(owner == k) & ~certain]) & ~inside
+        if test.any():
+            inside[test] = inside_hotspot(hotspots[k], fixes.lat[test], fixes.lon[test])
+
+        duty_start, duty_end = ctx.start_us[counted], ctx.end_us[counted]
+        lo, hi = (int(round(t.timestamp() * 1e6)) for t in (scope.lo, scope.hi))
+        if claim.windows == (DUTY,):
+            start, end = _union(duty_start, duty_end)
+        elif claim.windows:
+            start, end = window_instances([parse_window(t) for t in claim.windows], claim.date_from,
+                                          claim.date_to, policy.timezone, lo, hi)
+        else:
+            start, end = np.array([lo], np.int64), np.array([hi], np.int64)
+        if not len(start):
+            raise ClaimError("the claim's windows do not occur in its period")
+        zone = ZoneInfo(policy.timezone)
+        first = _local(int(start[0]), zone).date()
+        n_days = (_local(int(end[-1]) - 1, zone).date() - first).days + 1
+        edges = np.array([round(datetime.combine(first + timedelta(days=i), time(0), zone)
+                                .timestamp() * 1e6) for i in range(n_days + 1)], np.int64)
+        held = _per_window(start, end, edges[:-1], edges[1:]) > 0
+        return cls(claim, row, inside, officer_of_fix, counted_fix, start, end, edges[:-1][held],
+                   edges[1:][held], [(first + timedelta(days=int(i))).isoformat()
+                                     for i in np.flatnonzero(held)],
+                   duty_start, duty_end, ctx.officer_ids, policy.timezone)
+
+    def take(self, mask: np.ndarray) -> "_Hotspot":
+        return replace(self, in_hotspot=self.in_hotspot[mask],
+                       officer_of_fix=self.officer_of_fix[mask], counted_fix=self.counted_fix[mask])
+
+    def measure(self, out: dict, policy: Policy) -> dict:
+        """Presence is on-patch time owned by a fix in the hotspot, in counted shifts."""
+        sel = self.counted_fix & self.in_hotspot & (out["state"] == ON_PATCH)
+        return hotspot_compliance(
+            self.officer_of_fix[sel], out["own_from_us"][sel], out["own_to_us"][sel],
+            self.claim_start_us, self.claim_end_us, self.day_start_us, self.day_end_us,
+            round(self.claim.visit_min * 60e6), round(self.claim.every_min * 60e6),
+            round(policy.visit_bridge_s * 1e6))
+
+    def figures(self, run: _Pass, out: dict, policy: Policy, label) -> dict:
+        """The evidence of the base run: visits, gaps, days, and who was on duty in the gaps."""
+        from .dosage import classify
+        from .peaks import local_labels
+
+        r = run.hotspot
+        v_start, v_end = r["visit_start_us"], r["visit_end_us"]
+        # The visits touching the claimed time, pass-bys left out unless they qualify.
+        j = np.searchsorted(self.claim_end_us, v_start, side="right")
+        inner = j < len(self.claim_end_us)
+        inner[inner] = self.claim_start_us[j[inner]] < v_end[inner]
+        listed = inner & (r["qualifies"] | (classify(v_end - v_start, policy) > 0))
+        first_in = np.maximum(v_start, self.claim_start_us[np.minimum(j, len(self.claim_start_us) - 1)])
+        day = np.searchsorted(self.day_start_us, first_in, side="right") - 1
+        qualifying = np.bincount(day[listed & r["qualifies"]], minlength=len(self.days))
+        shorter = np.bincount(day[listed & ~r["qualifies"]], minlength=len(self.days))
+        claim_day, kept_day = r["claim_day_us"], r["kept_day_us"]
+
+        # Officer time on duty in each long gap, and how much of it had no signal.
+        signal = self.counted_fix & (out["state"] != NO_SIGNAL)
+        gap_start = np.append(r["breach_start_us"], r["longest_gap_start_us"])
+        gap_end = np.append(r["breach_end_us"], r["longest_gap_start_us"] + r["longest_gap_us"])
+
+        def duty_in(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            on = _per_window(self.duty_start_us, self.duty_end_us, gap_start[k], gap_end[k])
+            heard = _per_window(out["own_from_us"][signal], out["own_to_us"][signal], gap_start[k],
+                                gap_end[k])
+            return on, on - heard
+
+        n = len(r["breach_start_us"])
+        on, silent = duty_in(np.arange(n))
+        l_on, l_silent = duty_in(np.array([n]))
+        labels = local_labels(gap_start, gap_end, self.timezone)
+
+        def gap(i, on_us, silent_us) -> dict:
+            return {"when": labels[i], "minutes": round(float(gap_end[i] - gap_start[i]) / 60e6, 2),
+                    "officer_hours_on_duty": round(float(on_us) / 3.6e9, 3),
+                    "officer_hours_without_signal": round(float(silent_us) / 3.6e9, 3)}
+
+        duty = _union(self.duty_start_us, self.duty_end_us)
+        on_duty_us = int(_per_window(duty[0], duty[1], self.claim_start_us, self.claim_end_us).sum())
+        claim_us = int(claim_day.sum())
+        v_labels = local_labels(v_start[listed], v_end[listed], self.timezone)
+        visit_list = [
+            {"officer": label(str(self.officer_ids[o])), "when": w,
+             "minutes": round(float(e - s) / 60e6, 2), "present_minutes": round(float(p) / 60e6, 2),
+             "qualifies": bool(q)}
+            for o, s, e, p, q, w in zip(r["visit_officer"][listed], v_start[listed], v_end[listed],
+                                        r["visit_present_us"][listed], r["qualifies"][listed],
+                                        v_labels)]
+        c = self.claim
+        return {
+            "unit": "day",
+            "hotspot": {k: v for k, v in self.row.items() if k != "sha256"},
+            "visit_min": c.visit_min, "every_min": c.every_min,
+            "claimed_time": ("duty hours" if c.windows == (DUTY,) else list(c.windows)
+                             or "round the clock"),
+            "days": len(self.days),
+            "stretches": len(self.claim_start_us),
+            "short_stretches": int((self.claim_end_us - self.claim_start_us
+                                    <= round(c.every_min * 60e6)).sum()),
+            "claim_hours": round(claim_us / 3.6e9, 2),
+            "claim_hours_off_duty": round((claim_us - on_duty_us) / 3.6e9, 2),
+            "qualifying_visits": int(qualifying.sum()), "shorter_visits": int(shorter.sum()),
+            "longest_gap": gap(n, l_on[0], l_silent[0]),
+            "gaps_over": n,
+            "overdue_hours": round(float((claim_day - kept_day).sum()) / 3.6e9, 3),
+            "by_day": [{"date": d, "claim_hours": round(float(cu) / 3.6e9, 2),
+                        "qualifying_visits": int(q), "shorter_visits": int(sh),
+                        "overdue_min": round(float(cu - ku) / 60e6, 2),
+                        "kept_share": round(float(ku / cu), 6)}
+                       for d, cu, ku, q, sh in zip(self.days, claim_day, kept_day, qualifying, shorter)],
+            "gaps": [gap(i, on[i], silent[i]) for i in range(n)],
+            "visit_list": visit_list,
+        }
+
+
+def _local(t_us: int, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(t_us / 1e6, timezone.utc).astimezone(zone)
+
+
+def _every_time_verdict(claim: Claim, fig: dict, quality: dict) -> tuple[str, str]:
+    """A claim that the promise held every time: one gap too long is enough to refute it."""
+    if quality["problems"]:
+        return "inconclusive", "data quality: " + "; ".join(quality["problems"])
+    every, g = minutes_text(claim.every_min), fig["longest_gap"]
+    longest = f"{minutes_text(round(g['minutes'], 1))} ({g['when']})"
+    if not fig["gaps_over"]:
+        return "supported", (f"no gap between qualifying visits was longer than {every}: the "
+                             f"longest was {longest}")
+    n = fig["gaps_over"]
+    reason = (f"{n} gap{'s' if n > 1 else ''} longer than {every} between qualifying visits "
+              f"({fig['overdue_hours']:.1f} h overdue in all); the longest, {longest}, ")
+    if g["officer_hours_on_duty"] == 0:
+        return "not supported", reason + "when nobody of the ward's team was on duty"
+    return "not supported", (reason + f"with {g['officer_hours_on_duty']:.1f} officer-hours of "
+                             f"the ward's team on duty in it, {g['officer_hours_without_signal']:.1f} "
+                             "of them without signal")
 
 
 def _bootstrap(run: _Pass, seed: int, boot: int) -> tuple[float, float]:
@@ -512,7 +904,8 @@ def _reality_sample(store, scope: Scope, fixes: Fixes, seg, out, ward, n, seed, 
     return rows
 
 
-def _audit(store, scope, officers, claim: Claim, policy: Policy, seed, command) -> dict:
+def _audit(store, scope, officers, claim: Claim, policy: Policy, seed, command,
+           hotspot: dict | None = None) -> dict:
     sources = _scope_sources(store.con, scope, officers)
     rows = store.con.execute(
         "SELECT source_id, path, sha256, rows_read FROM sources WHERE list_contains(?, source_id) "
@@ -523,11 +916,15 @@ def _audit(store, scope, officers, claim: Claim, policy: Policy, seed, command) 
                               || '|' || kind, ';' ORDER BY shift_id))
             FROM shifts s WHERE {scope.where}""", scope.params).fetchall()[0][0]
     body = {"sources": [s["sha256"] for s in listed], "roster": roster, "policy": policy.to_dict(),
-            "version": __version__, "claim": asdict(claim), "seed": seed}
+            "version": __version__, "claim": claim.to_dict(), "seed": seed}
+    extra = {}
+    if hotspot is not None:  # the hotspot's definition: a moved hotspot is a different claim
+        extra["hotspot_sha256"] = body["hotspot"] = hotspot["sha256"]
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return {
         "sources": listed,
         "roster_sha256": roster,
+        **extra,
         "policy": policy.to_dict(),
         "policy_digest": policy.digest,
         "version": __version__,
