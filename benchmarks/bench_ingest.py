@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import generate, machine  # noqa: E402
+from common import PEAK_GIB_SRC, generate, machine  # noqa: E402
 
 CHILD = """
 import json, sys, time
@@ -44,15 +44,14 @@ else:
     con.execute("CREATE TABLE pings AS SELECT * FROM frame")
     rows = len(frame)
     con.close()
-import resource
 print(json.dumps({{"rows": rows, "seconds": time.perf_counter() - t0,
-                  "rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+                  "rss_gib": peak_gib()}}))
 """
 
 
 def child(tool: str, path: Path, db: Path) -> dict:
     root = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=root), tool, str(path), str(db)],
+    out = subprocess.run([sys.executable, "-c", PEAK_GIB_SRC + CHILD.format(root=root), tool, str(path), str(db)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

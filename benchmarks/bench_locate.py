@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import LONDON, WORK, london_wards, machine  # noqa: E402
+from common import LONDON, PEAK_GIB_SRC, WORK, london_wards, machine, peak_gib  # noqa: E402
 from peers import PeerUnavailable, available_versions, peer_python, ready_peer, run_child  # noqa: E402
 from points import london_points, near_edge_points  # noqa: E402
 from revision import revision  # noqa: E402
@@ -49,7 +48,7 @@ REPEATS = 3
 M_PER_DEG = 111_320.0
 
 DUCKDB_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 import duckdb
 import duckdb_extension_spatial
@@ -80,12 +79,12 @@ threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
 print(json.dumps({"seconds": seconds, "load_s": load_s, "spatial_join": "SPATIAL_JOIN" in plan,
                   "threads": threads,
                   "duckdb": duckdb.__version__, "spatial": ext_version,
-                  "rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                  "rss_gib": peak_gib()}))
 """
 
 
 def _peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return peak_gib()
 
 
 def _read_points(folder: Path):
@@ -158,7 +157,7 @@ def run_duckdb(folder: Path, codes: np.ndarray, n: int) -> tuple[dict, np.ndarra
         python = peer_python(
             "duckdb_spatial", [f"duckdb=={DUCKDB_VERSION}", f"duckdb-extension-spatial=={DUCKDB_VERSION}"],
             probe)
-    out = run_child(python, ["-c", DUCKDB_CHILD, str(folder), str(REPEATS)])
+    out = run_child(python, ["-c", PEAK_GIB_SRC + DUCKDB_CHILD, str(folder), str(REPEATS)])
     table = pq.read_table(folder / "wards_duckdb.parquet")
     ward = np.full(n, -1, np.int32)
     ward[table["id"].to_numpy()] = np.searchsorted(

@@ -7,9 +7,9 @@ installed; the London ward boundaries are read from ../shared/data/.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 import platform
-import resource
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,8 +34,16 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
 
 
-def peak_rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+def peak_gib() -> float:
+    """This process's peak resident memory so far, GiB (VmHWM). Unlike ``ru_maxrss``, which
+    keeps the parent's peak across fork and exec, it is the child's own."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 2**20
+
+
+#: ``peak_gib`` as source, for child scripts run with ``python -c``.
+PEAK_GIB_SRC = "\n".join(inspect.getsource(peak_gib).splitlines()) + "\n"
+peak_rss_gib = peak_gib
 
 
 @contextmanager
