@@ -45,19 +45,25 @@ def _shift_pass(lo, hi, start_us, end_us, t, lat, lon, acc, in_station, on_patch
     """One shift: fixes ``lo:hi`` and its totals row."""
     n = hi - lo
     # 1. reliability: poor accuracy, then spikes (too fast from and to both neighbours).
+    #    Each step's length is computed once (step[j]: fix lo+j to lo+j+1).
     for i in range(lo, hi):
         quality[i] = Q_OK
         if acc[i] > acc_limit:  # NaN (no accuracy given) compares false
             quality[i] = Q_ACCURACY
+    step = np.empty(max(n - 1, 0), np.float64)
+    for j in range(n - 1):
+        i = lo + j
+        step[j] = haversine_m(lat[i], lon[i], lat[i + 1], lon[i + 1])
     for i in range(lo + 1, hi - 1):
         dt_in = (t[i] - t[i - 1]) * 1e-6
         dt_out = (t[i + 1] - t[i]) * 1e-6
-        v_in = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i]) / dt_in
-        v_out = haversine_m(lat[i], lon[i], lat[i + 1], lon[i + 1]) / dt_out
+        v_in = step[i - 1 - lo] / dt_in
+        v_out = step[i - lo] / dt_out
         if v_in > spike_mps and v_out > spike_mps:
             quality[i] = Q_SPIKE
     # 2. speed: path length over up to `window` reliable neighbours each side,
-    #    never across a gap longer than max_gap.
+    #    never across a gap longer than max_gap. rel_step[j]: reliable fix j to j+1
+    #    (the stored step when they are neighbours, else computed).
     rel = np.empty(n, np.int64)
     m = 0
     for i in range(lo, hi):
@@ -65,6 +71,12 @@ def _shift_pass(lo, hi, start_us, end_us, t, lat, lon, acc, in_station, on_patch
         if quality[i] == Q_OK:
             rel[m] = i
             m += 1
+    rel_step = np.empty(max(m - 1, 0), np.float64)
+    for j in range(m - 1):
+        if rel[j + 1] == rel[j] + 1:
+            rel_step[j] = step[rel[j] - lo]
+        else:
+            rel_step[j] = haversine_m(lat[rel[j]], lon[rel[j]], lat[rel[j + 1]], lon[rel[j + 1]])
     for k in range(m):
         a = k
         while a > 0 and k - a < window and t[rel[a]] - t[rel[a - 1]] <= max_gap_us:
@@ -75,7 +87,7 @@ def _shift_pass(lo, hi, start_us, end_us, t, lat, lon, acc, in_station, on_patch
         if b > a:
             dist = 0.0
             for j in range(a, b):
-                dist += haversine_m(lat[rel[j]], lon[rel[j]], lat[rel[j + 1]], lon[rel[j + 1]])
+                dist += rel_step[j]
             speed_kmh[rel[k]] = dist / ((t[rel[b]] - t[rel[a]]) * 1e-6) * 3.6
     # 3. state, first match wins; 4. owned time, each side capped at max_gap/2.
     owned = 0
@@ -240,3 +252,30 @@ def run_starts(seg, state, quality, ward, cell, own_from_us, own_to_us) -> np.nd
     starts = np.empty(n, np.int64)
     m = _run_starts(seg, *arrays, starts)
     return starts[:m]
+
+
+@pjit
+def _gather5(order, a, b, c, d, e, oa, ob, oc, od, oe):
+    for i in prange(len(order)):
+        k = order[i]
+        oa[i] = a[k]
+        ob[i] = b[k]
+        oc[i] = c[k]
+        od[i] = d[k]
+        oe[i] = e[k]
+
+
+def gather(order, *arrays):
+    """``[x[order] for x in arrays]`` (five arrays), in parallel: one pass over ``order``."""
+    order = _as(order, np.int64, "order")
+    if len(arrays) != 5:
+        raise KernelInputError("gather takes five arrays")
+    for x in arrays:
+        if x.ndim != 1 or len(x) < (order.max() + 1 if len(order) else 0):
+            raise KernelInputError("gather: an index is beyond the end of an array")
+    if len(order) and order.min() < 0:
+        raise KernelInputError("gather: indexes must not be negative")
+    arrays = [np.ascontiguousarray(x) for x in arrays]
+    out = [np.empty(len(order), x.dtype) for x in arrays]
+    _gather5(order, *arrays, *out)
+    return out
