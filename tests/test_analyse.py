@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from builders import tiny_world, write_wards, TWO_WARDS
 from visibility.analyse import analyse
@@ -203,3 +205,49 @@ def test_track_runs_give_back_fixes_mixed_from_an_officer_and_a_device(tmp_path)
         got = expanded(store)
         assert len(got) == 240 + 120
         assert got == per_fix_in_memory(store, Policy())
+
+
+def test_reading_the_scope_in_many_officer_chunks_changes_no_result(tmp_path, monkeypatch):
+    import visibility.analyse as analysis
+    from visibility.demo import run_demo
+
+    done = run_demo(tmp_path / "demo")
+    tables = {"shift_results": "SELECT * EXCLUDE (run_id) FROM shift_results ORDER BY shift_id",
+              "track_runs": "SELECT * FROM track_runs ORDER BY shift_id, first_ts",
+              "presence": "SELECT * FROM presence ORDER BY ALL"}
+    with Store.open(done.store) as store:
+        scope = analysis.open_scope(store, Policy())
+        chunks = analysis.officer_chunks(store, scope, 20_000)
+        assert len(chunks) > 5 and chunks[0][0] == scope.ctx.officer_ids[0]
+        assert all(a <= b for a, b in chunks) and all(b < c for (_, b), (c, _) in zip(chunks, chunks[1:]))
+        one = {k: store.con.execute(q).fetchall() for k, q in tables.items()}
+        monkeypatch.setattr(analysis, "CHUNK_FIXES", 20_000)
+        analyse(store, force=True)
+        assert {k: store.con.execute(q).fetchall() for k, q in tables.items()} == one
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 500)), max_size=300, unique=True),
+       st.integers(1, 50), st.randoms(use_true_random=False))
+def test_fixes_from_a_chunk_are_put_in_order_and_cut_between_shifts(pairs, batch_rows, rnd):
+    import numpy as np
+
+    from visibility.analyse import Fixes, _Context, _cut
+
+    rnd.shuffle(pairs)
+    shift_id = np.array([p[0] * 7 for p in pairs], np.int64)
+    t = np.array([p[1] for p in pairs], np.int64) + 10 ** 9
+    n = len(pairs)
+    fixes = Fixes(shift_id, t, np.arange(n, dtype=float), np.zeros(n), np.zeros(n))
+    ids = np.arange(31, dtype=np.int64) * 7
+    ctx = _Context(ids, np.zeros(31, np.int64), np.full(31, 10 ** 9), np.full(31, 10 ** 10),
+                   ["neighbourhood"] * 31, np.array(["O"], dtype=object), np.ones(1, bool), 1)
+    ordered = fixes.in_order(ctx)
+    want = np.lexsort((t, shift_id))
+    assert np.array_equal(ordered.lat, want.astype(float))
+    batches = list(_cut(ordered, batch_rows))
+    assert np.array_equal(np.concatenate([b.lat for b in batches] or [np.empty(0)]), ordered.lat)
+    for a, b in zip(batches, batches[1:]):
+        assert a.shift_id[-1] != b.shift_id[0]  # a shift is never split
+    for b in batches:
+        assert len(b) <= batch_rows or len(np.unique(b.shift_id)) == 1

@@ -285,3 +285,23 @@ def test_run_starts_rejects_arrays_of_the_wrong_length():
     with pytest.raises(KernelInputError, match="cell has 1 values for 2 fixes"):
         run_starts(np.array([0, 2]), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(1),
                    np.zeros(2), np.zeros(2))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 200), st.integers(0, 2**32))
+def test_gather_equals_fancy_indexing(n, seed):
+    from visibility.kernels.track import gather
+
+    rng = np.random.default_rng(seed)
+    arrays = [rng.integers(0, 9, n), rng.random(n), rng.random(n).astype(np.float32),
+              rng.integers(0, 2, n).astype(bool), rng.integers(0, 2**60, n).astype(np.uint64)]
+    order = rng.permutation(n)
+    for got, x in zip(gather(order, *arrays), arrays):
+        assert got.dtype == x.dtype and np.array_equal(got, x[order])
+
+
+def test_gather_rejects_an_index_past_the_end():
+    from visibility.kernels.track import gather
+
+    with pytest.raises(KernelInputError, match="beyond the end"):
+        gather(np.array([0, 3]), *[np.zeros(3)] * 5)
