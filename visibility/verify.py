@@ -719,9 +719,10 @@ class _Hotspot:
             {"officer": label(str(self.officer_ids[o])), "when": w,
              "minutes": round(float(e - s) / 60e6, 2), "present_minutes": round(float(p) / 60e6, 2),
              "qualifies": bool(q)}
-            for o, s, e, p, q, w in zip(r["visit_officer"][listed], v_start[listed], v_end[listed],
-                                        r["visit_present_us"][listed], r["qualifies"][listed],
-                                        v_labels)]
+            for _, o, s, e, p, q, w in sorted(zip(
+                v_start[listed].tolist(), r["visit_officer"][listed], v_start[listed],
+                v_end[listed], r["visit_present_us"][listed], r["qualifies"][listed], v_labels),
+                key=lambda row: (row[0], row[1]))]  # in time order, as a log
         c = self.claim
         return {
             "unit": "day",
