@@ -241,3 +241,17 @@ def test_results_are_committed_in_chunks_and_an_interrupted_run_resumes(demo, tm
         report = analyse(store, memory_limit="460MB")
         assert report.notes[0] == f"redone: {144 - kept} not analysed; {kept} up to date"
         assert results(store) == demo[1]
+
+
+def test_results_exported_before_track_runs_are_refused_but_the_fixes_import(demo, tmp_path):
+    import shutil
+
+    with Store.open(demo[0], read_only=True) as store:
+        export_store(store, tmp_path / "out")
+    shutil.move(tmp_path / "out" / "track_runs", tmp_path / "out" / "fix_results")  # the old layout
+    with fresh_store(tmp_path / "b.duckdb") as store:
+        with pytest.raises(StoreError, match=r"exported by an older visibility .*\(--what fixes\)"):
+            import_store(store, tmp_path / "out")
+        assert store.count("pings") == 0 and store.count("shift_results") == 0
+        report = import_store(store, tmp_path / "out", what=("fixes",))
+        assert report.fixes["accepted"] > 0 and store.count("shift_results") == 0

@@ -161,6 +161,11 @@ def import_store(store: Store, folder: str | Path, what: tuple[str, ...] = WHAT)
     found = [w for w in ("fixes", *RESULT_TABLES) if (folder / w).is_dir()]
     if not found:
         raise StoreError(f"{folder}: holds no fixes/ or shift_results/ folder from visibility export")
+    if "results" in what and "shift_results" in found and "track_runs" not in found \
+            and (folder / "fix_results").is_dir():
+        raise StoreError(f"{folder}: its results were exported by an older visibility (one row "
+                         "per fix, fix_results/); import the fixes alone (--what fixes) and run "
+                         "visibility analyse")
     if "fixes" in what and "fixes" in found:
         report.fixes = ingest_file(store, folder / "fixes").to_dict()
     if "results" in what and "shift_results" in found:
