@@ -602,11 +602,11 @@ def _reconcile(con, report: IngestReport, structural: int) -> None:
         raise InputFileError(f"{report.path}: has a header but no rows")
     if report.keyed_by == "officer":
         con.execute("INSERT INTO pings SELECT key, ts, lat, lon, accuracy_m, ? FROM _staged "
-                    "WHERE reason IS NULL AND NOT dup", [source_id])
+                    "WHERE reason IS NULL AND NOT dup ORDER BY key, ts", [source_id])
         unassigned = 0
     else:
         con.execute("INSERT INTO device_pings SELECT key, ts, lat, lon, accuracy_m, ? FROM _staged "
-                    "WHERE reason IS NULL AND NOT dup", [source_id])
+                    "WHERE reason IS NULL AND NOT dup ORDER BY key, ts", [source_id])
         unassigned = con.execute(
             """SELECT count(*) FROM _staged s WHERE reason IS NULL AND NOT dup AND NOT EXISTS (
                    SELECT 1 FROM device_assignments a WHERE a.device_id = s.key
