@@ -193,7 +193,8 @@ def test_wrapper_rejects_bad_input(change, message):
 SUBPROCESS = """
 import json, numpy as np
 from visibility.kernels import track_pass, latlng_to_cells
-from visibility.kernels.track import run_starts
+from visibility.kernels import within_radius
+from visibility.kernels.track import gather, run_starts
 rng = np.random.default_rng(5)
 n = 400
 t = np.cumsum(rng.integers(1, 18_000_000, n)).astype(np.int64)
@@ -205,8 +206,11 @@ out = track_pass(np.array([0, 150, n]), np.array([0, t[150]]), np.array([t[149] 
 cells = latlng_to_cells(lat, lon, 10)
 runs = run_starts(np.array([0, 150, n]), out["state"], out["quality"], np.zeros(n, np.int64),
                   cells, out["own_from_us"], out["own_to_us"])
+near = within_radius(lat, lon, lat[::40], lon[::40] + 1e-4, np.full(10, 30.0))
+moved = gather(rng.permutation(n), t, lat, lon, acc, cells)
 print(json.dumps({"totals": out["totals_us"].tolist(), "state": out["state"].tolist(),
-                  "cells": [int(c) for c in cells], "runs": runs.tolist()}))
+                  "cells": [int(c) for c in cells], "runs": runs.tolist(),
+                  "near": near.tolist(), "moved": [x.tolist() for x in moved]}))
 """
 
 
