@@ -197,15 +197,11 @@ class _PatrolPlan(_Plan):
 
     def drive_at(self, dest, kmh: tuple[float, float], until: float = np.inf) -> None:
         """By car to ``dest`` along a gently winding route, at a speed drawn from ``kmh``."""
-        start = self.pos
-        dest = np.asarray(dest, dtype=np.float64)
-        vec = dest - start
-        dist = float(np.hypot(*vec))
-        if dist < 1.0:
+        frame = self.route(dest)
+        if frame is None:
             return
-        n = max(2, int(dist / 120.0))
-        u = np.linspace(0.0, 1.0, n + 1)[1:]
-        normal = np.array([-vec[1], vec[0]]) / dist
+        start, vec, dist, u, normal = frame
+        n = len(u)
         bend = min(250.0, 0.1 * dist) * np.sin(np.pi * u) * self.rng.uniform(-1, 1)
         pts = start + u[:, None] * vec + bend[:, None] * normal + self.rng.normal(0.0, 8.0, (n, 2))
         pts[-1] = dest

@@ -337,17 +337,24 @@ class _Plan:
         if indoor and self.now > t0:
             self.indoor.append((t0, self.now))
 
-    def drive(self, dest, until: float = np.inf) -> None:
-        """By car to ``dest`` at 20-45 km/h along a gently winding route."""
+    def route(self, dest):
+        """The straight line from here to ``dest`` as a car route's frame: (start, vector,
+        length, fractions along it every ~120 m, unit normal); ``None`` when already there."""
         start = self.pos
-        dest = np.asarray(dest, dtype=np.float64)
-        vec = dest - start
+        vec = np.asarray(dest, dtype=np.float64) - start
         dist = float(np.hypot(*vec))
         if dist < 1.0:
-            return
+            return None
         n = max(2, int(dist / 120.0))
-        u = np.linspace(0.0, 1.0, n + 1)[1:]
-        normal = np.array([-vec[1], vec[0]]) / dist
+        return start, vec, dist, np.linspace(0.0, 1.0, n + 1)[1:], np.array([-vec[1], vec[0]]) / dist
+
+    def drive(self, dest, until: float = np.inf) -> None:
+        """By car to ``dest`` at 20-45 km/h along a gently winding route."""
+        frame = self.route(dest)
+        if frame is None:
+            return
+        start, vec, dist, u, normal = frame
+        n = len(u)
         bend = min(250.0, 0.1 * dist) * np.sin(np.pi * u) * (
             self.rng.uniform(-1, 1) + 0.4 * np.sin(2 * np.pi * self.rng.integers(1, 4) * u + self.rng.uniform(0, 6.3))
         )
