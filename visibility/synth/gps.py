@@ -179,17 +179,27 @@ def observe(model: GpsModel, rng: np.random.Generator, kt: np.ndarray, kx: np.nd
     acc = np.where(inside, rng.uniform(12.0, 40.0, n),
                    np.clip(2.0 * np.maximum(sigma, 1.5) * np.exp(rng.normal(0.0, 0.25, n)), 3.0, 50.0))
     if model.poor_fix_p > 0:
-        poor = rng.random(n) < np.where(inside, 3.0 * model.poor_fix_p, model.poor_fix_p)
-        k = int(poor.sum())
-        acc[poor] = rng.uniform(100.0, 600.0, k)
-        x[poor] += rng.normal(0.0, 1.0, k) * acc[poor] / 2.0
-        y[poor] += rng.normal(0.0, 1.0, k) * acc[poor] / 2.0
+        spoil_poor(rng, x, y, acc, rng.random(n) < np.where(inside, 3.0 * model.poor_fix_p,
+                                                            model.poor_fix_p))
     if model.spikes_per_hour > 0 and n:
-        k = int(rng.poisson(model.spikes_per_hour * dur / 3600.0))
-        spike = rng.integers(n, size=k)
-        a = rng.uniform(0, 2 * np.pi, k)
-        r = rng.uniform(2000.0, 20000.0, k)
-        x[spike] += r * np.cos(a)
-        y[spike] += r * np.sin(a)
+        throw_spikes(rng, x, y, int(rng.poisson(model.spikes_per_hour * dur / 3600.0)))
     t = start + rel.astype(np.int64)
     return t[keep], x[keep], y[keep], np.round(acc[keep], 1).astype(np.float32)
+
+
+def spoil_poor(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, acc: np.ndarray,
+               poor: np.ndarray) -> None:
+    """Give the ``poor`` fixes an accuracy of 100-600 m and an error to match, in place."""
+    k = int(poor.sum())
+    acc[poor] = rng.uniform(100.0, 600.0, k)
+    x[poor] += rng.normal(0.0, 1.0, k) * acc[poor] / 2.0
+    y[poor] += rng.normal(0.0, 1.0, k) * acc[poor] / 2.0
+
+
+def throw_spikes(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, k: int) -> None:
+    """Throw ``k`` random fixes 2-20 km away, in place."""
+    spike = rng.integers(len(x), size=k)
+    a = rng.uniform(0, 2 * np.pi, k)
+    r = rng.uniform(2000.0, 20000.0, k)
+    x[spike] += r * np.cos(a)
+    y[spike] += r * np.sin(a)

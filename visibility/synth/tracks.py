@@ -41,6 +41,7 @@ import shapely
 
 from visibility.errors import RosterError
 from visibility.synth._frame import LocalFrame, sample_points_in
+from visibility.synth.gps import spoil_poor, throw_spikes
 
 SCHEMA = pa.schema(
     [
@@ -535,16 +536,8 @@ def _observe(rng: np.random.Generator, plan: _Plan, start: int, dur: float, prof
         np.clip(sigma * np.exp(rng.normal(0.35, 0.3, n)), 3.0, 25.0),
     )
     poor = rng.random(n) < np.where(indoor, 0.01, 0.003)  # a few fixes with accuracy over 100 m
-    n_poor = int(poor.sum())
-    acc[poor] = rng.uniform(100.0, 600.0, n_poor)
-    x[poor] += rng.normal(0.0, 1.0, n_poor) * acc[poor] / 2.0
-    y[poor] += rng.normal(0.0, 1.0, n_poor) * acc[poor] / 2.0
-    n_spike = int(rng.poisson(0.3))  # a single fix thrown kilometres away
-    spike = rng.integers(n, size=n_spike)
-    a = rng.uniform(0, 2 * np.pi, n_spike)
-    r = rng.uniform(2000.0, 20000.0, n_spike)
-    x[spike] += r * np.cos(a)
-    y[spike] += r * np.sin(a)
+    spoil_poor(rng, x, y, acc, poor)
+    throw_spikes(rng, x, y, int(rng.poisson(0.3)))  # now and then a fix kilometres away
     t = start + rel.astype(np.int64)
     return t[keep], x[keep], y[keep], np.round(acc[keep], 1).astype(np.float32)
 
