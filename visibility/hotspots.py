@@ -87,10 +87,7 @@ def derive_hotspots(store: Store, policy) -> HotspotReport:
         con.unregister("_hot_demand")
     report = HotspotReport()
     with store.transaction():
-        report.replaced = con.execute("SELECT count(*) FROM hotspots WHERE source = 'demand'"
-                                      ).fetchall()[0][0]
-        con.execute("DELETE FROM hotspots WHERE source = 'demand'")
-        next_id = _next_id(con)
+        report.replaced, next_id = _clear(con, "demand")
         if ranked:
             con.executemany(
                 "INSERT INTO hotspots VALUES (?, ?, ?, 'cell', ?, NULL, NULL, ?, 'demand')",
@@ -101,6 +98,13 @@ def derive_hotspots(store: Store, policy) -> HotspotReport:
     report.notes.append(f"H3 resolution {res}; up to {policy.hotspot_top_cells or 'all'} cells "
                         f"per ward with at least {policy.hotspot_min_demand} incidents")
     return report
+
+
+def _clear(con, source: str) -> tuple[int, int]:
+    """Delete the hotspots of ``source``: (how many there were, the next free id)."""
+    n = con.execute("SELECT count(*) FROM hotspots WHERE source = ?", [source]).fetchall()[0][0]
+    con.execute("DELETE FROM hotspots WHERE source = ?", [source])
+    return n, _next_id(con)
 
 
 def _next_id(con) -> int:
@@ -131,10 +135,7 @@ def load_hotspots(store: Store, path: str | Path, radius_m: float | None = None)
     wards = _wards_of(store, path, items)
     report = HotspotReport()
     with store.transaction():
-        report.replaced = con.execute("SELECT count(*) FROM hotspots WHERE source = 'given'"
-                                      ).fetchall()[0][0]
-        con.execute("DELETE FROM hotspots WHERE source = 'given'")
-        next_id = _next_id(con)
+        report.replaced, next_id = _clear(con, "given")
         rows = []
         for i, (item, ward) in enumerate(zip(items, wards)):
             geom = None if item["geometry"] is None else shapely.to_wkb(item["geometry"])
