@@ -7,7 +7,8 @@ import json
 import click
 
 from . import main
-from .options import LazyProgress, date_span, db_opt, from_opt, json_opt, policy_opt, to_opt, week_opt
+from .options import (LazyProgress, date_span, db_opt, echo_notes, from_opt, json_opt, policy_opt,
+                      to_opt, week_opt)
 
 
 def _size(ctx, param, value):
@@ -86,5 +87,4 @@ def analyse(date_from, date_to, week, force, memory_limit, batch_rows, engine, s
     click.echo(f"analysed {report.shifts} shifts ({report.shifts_without_fixes} without fixes), "
                f"{report.fixes} fixes ({report.unreliable} unreliable); run {report.run_id}, "
                f"policy {report.policy_digest}")
-    for note in report.notes:
-        click.echo(f"note: {note}")
+    echo_notes(report.notes)

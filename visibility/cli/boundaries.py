@@ -7,7 +7,7 @@ import json
 import click
 
 from . import main
-from .options import db_opt, json_opt
+from .options import db_opt, echo_notes, json_opt
 
 
 @main.group()
@@ -63,8 +63,7 @@ def load(files, code_field, name_field, borough_code, borough_name, borough_code
                    f"{', '.join(report.repaired)}")
     click.echo(f"indexed {report.cells} H3 cells at resolution {h3_resolution} "
                f"({report.interior_cells} interior, {report.cells - report.interior_cells} boundary)")
-    for note in report.notes:
-        click.echo(f"note: {note}")
+    echo_notes(report.notes)
 
 
 @main.group()

@@ -9,8 +9,8 @@ from datetime import date
 import click
 
 from . import main
-from .options import (_date, date_span, db_opt, from_opt, json_opt, policy_opt, to_opt,
-                      tz_opt, week_opt)
+from .options import (_date, date_span, db_opt, echo_notes, from_opt, json_opt, policy_opt,
+                      to_opt, tz_opt, week_opt)
 
 
 # -- demand --------------------------------------------------------------------------------------
@@ -67,8 +67,7 @@ def demand_load(path, fmt, crs, time_col, lat_col, lon_col, category_col, priori
                f"{report.in_wards} in loaded wards")
     for reason, n in report.reasons.items():
         click.echo(f"  rejected {n}: {reason}")
-    for note in report.notes:
-        click.echo(f"note: {note}")
+    echo_notes(report.notes)
 
 
 # -- peaks ---------------------------------------------------------------------------------------
@@ -105,8 +104,7 @@ def peaks(ward, db, policy_path, as_json):
         return
     click.echo(Table(["ward_code", "source", "windows"],
                      [tuple(r.values()) for r in records]).to_text(width=200), nl=False)
-    for note in plan.notes:
-        click.echo(f"note: {note}")
+    echo_notes(plan.notes)
 
 
 # -- hotspots ------------------------------------------------------------------------------------

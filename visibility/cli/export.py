@@ -7,7 +7,8 @@ import json
 import click
 
 from . import main
-from .options import date_span, db_opt, from_opt, json_opt, to_opt, tz_opt, week_opt
+from .options import (date_span, db_opt, echo_notes, from_opt, json_opt, to_opt, tz_opt,
+                      week_opt)
 
 
 def _what(ctx, param, value):
@@ -55,8 +56,7 @@ def export(folder, what, date_from, date_to, week, tz, db, as_json):
         return
     for name, rows in report.rows.items():
         click.echo(f"{name}: {rows} rows in {report.partitions.get(name, 0)} partitions")
-    for note in report.notes:
-        click.echo(f"note: {note}")
+    echo_notes(report.notes)
 
 
 @main.command("import")
@@ -91,5 +91,4 @@ def import_(folder, what, db, as_json):
                    f"duplicate {f['duplicate']}" + (" (already ingested)" if f["already_ingested"] else ""))
     for name, rows in report.rows.items():
         click.echo(f"{name}: {rows} rows")
-    for note in report.notes:
-        click.echo(f"note: {note}")
+    echo_notes(report.notes)

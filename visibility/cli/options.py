@@ -60,6 +60,12 @@ week_opt = click.option("--week", callback=_week, metavar="YYYY-Www",
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
+def echo_notes(notes) -> None:
+    """Each note on its own line, after a command's report."""
+    for note in notes:
+        click.echo(f"note: {note}")
+
+
 def date_span(date_from, date_to, week):
     """Resolve --from/--to/--week into (first day, last day)."""
     if week is not None:

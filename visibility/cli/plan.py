@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import main
-from .options import LazyProgress, _week, db_opt, json_opt, policy_opt
+from .options import LazyProgress, _week, db_opt, echo_notes, json_opt, policy_opt
 
 
 def _pattern_paths(ctx, param, value):
@@ -124,8 +124,7 @@ def simulate_cmd(pattern, week, seed, out_db, force, db, policy_path, as_json):
                f"{sc.shifts} shifts, {sc.fixes} fixes, {sc.visits_planned} hotspot visits planned")
     click.echo("")
     click.echo(render_table(teams), nl=False)
-    for n in sc.notes:
-        click.echo(f"note: {n}")
+    echo_notes(sc.notes)
     click.echo(f"scenario store: {sc.store}")
     click.echo(f"its files:      {sc.files}")
 
@@ -240,8 +239,7 @@ def suggest_cmd(pattern, week, seeds, seed, out, html, db, policy_path, as_json)
     click.echo("suggested changes:")
     for c in proposal.changes:
         click.echo(f"  - {c}")
-    for n in proposal.notes:
-        click.echo(f"note: {n}")
+    echo_notes(proposal.notes)
     click.echo("")
     click.echo(render_table(result), nl=False)
     click.echo("")
