@@ -98,3 +98,29 @@ def tiny_world(tmp_path):
     fixes.write_text("\n".join(rows) + "\n")
     return {"wards": wards, "stations": stations, "officers": officers, "shifts": shifts,
             "fixes": fixes}
+
+
+def run_cli(*args, db=None, catch_exceptions: bool = False):
+    """``visibility ARGS [--db DB]`` in-process; exceptions propagate unless asked not to."""
+    from click.testing import CliRunner
+
+    from visibility.cli import main
+
+    argv = [str(a) for a in args] + (["--db", str(db)] if db else [])
+    return CliRunner().invoke(main, argv, catch_exceptions=catch_exceptions)
+
+
+def load_world_by_cli(world: dict, db, *analyse_args) -> None:
+    """Build a store from a world's files through the commands, then analyse."""
+    steps = [
+        ("init",),
+        ("boundaries", "load", world["wards"], "--code-field", "code", "--name-field", "name",
+         "--borough-code-field", "bcode", "--borough-name-field", "bname"),
+        ("stations", "load", world["stations"]),
+        ("roster", "load", "--officers", world["officers"], "--shifts", world["shifts"]),
+        ("ingest", world["fixes"]),
+        ("analyse", *analyse_args),
+    ]
+    for step in steps:
+        result = run_cli(*step, db=db)
+        assert result.exit_code == 0, (step, result.output)

@@ -8,9 +8,9 @@ import json
 
 import click
 import pytest
-from click.testing import CliRunner
 
-from builders import tiny_world
+from builders import load_world_by_cli, tiny_world
+from builders import run_cli as run
 from visibility.cli import main
 
 
@@ -26,9 +26,6 @@ def all_commands(group=main, prefix=()):
 COMMANDS = sorted(all_commands())
 
 
-def run(*args, db=None):
-    argv = [str(a) for a in args] + (["--db", str(db)] if db else [])
-    return CliRunner().invoke(main, argv, catch_exceptions=False)
 
 
 def test_the_canonical_commands_exist():
@@ -53,18 +50,7 @@ def test_top_level_help_is_quick_and_lists_the_commands():
 def pipeline(tmp_path):
     world = tiny_world(tmp_path)
     db = tmp_path / "cli.duckdb"
-    steps = [
-        ("init",),
-        ("boundaries", "load", world["wards"], "--code-field", "code", "--name-field", "name",
-         "--borough-code-field", "bcode", "--borough-name-field", "bname"),
-        ("stations", "load", world["stations"]),
-        ("roster", "load", "--officers", world["officers"], "--shifts", world["shifts"]),
-        ("ingest", world["fixes"]),
-        ("analyse", "--week", "2026-W47"),
-    ]
-    for step in steps:
-        result = run(*step, db=db)
-        assert result.exit_code == 0, (step, result.output)
+    load_world_by_cli(world, db, "--week", "2026-W47")
     return db, world
 
 

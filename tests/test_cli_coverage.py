@@ -7,16 +7,12 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
 
+from builders import run_cli as run
 from builders import tiny_world
 from conftest import shared_path
-from visibility.cli import main
 
 
-def run(*args, db=None):
-    argv = [str(a) for a in args] + (["--db", str(db)] if db else [])
-    return CliRunner().invoke(main, argv, catch_exceptions=False)
 
 
 def ok(*args, db=None):

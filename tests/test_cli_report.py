@@ -8,15 +8,12 @@ import re
 import shlex
 
 import pytest
-from click.testing import CliRunner
 
+from builders import load_world_by_cli
+from builders import run_cli as run
 from test_report import report_world
-from visibility.cli import main
 
 
-def run(*args, db=None):
-    argv = [str(a) for a in args] + (["--db", str(db)] if db else [])
-    return CliRunner().invoke(main, argv, catch_exceptions=False)
 
 
 @pytest.fixture(autouse=True)
@@ -30,17 +27,7 @@ def store(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli_report")
     world = report_world(folder)
     db = folder / "cli.duckdb"
-    for step in [
-        ("init",),
-        ("boundaries", "load", world["wards"], "--code-field", "code", "--name-field", "name",
-         "--borough-code-field", "bcode", "--borough-name-field", "bname"),
-        ("stations", "load", world["stations"]),
-        ("roster", "load", "--officers", world["officers"], "--shifts", world["shifts"]),
-        ("ingest", world["fixes"]),
-        ("analyse", "--from", "2026-11-09", "--to", "2026-11-22"),
-    ]:
-        result = run(*step, db=db)
-        assert result.exit_code == 0, (step, result.output)
+    load_world_by_cli(world, db, "--from", "2026-11-09", "--to", "2026-11-22")
     return db
 
 

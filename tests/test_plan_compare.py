@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from test_plan_simulate import FOOT_PERFECT, HOTSPOT, MONDAY, OBEY, base  # noqa: F401  (a fixture)
 from visibility.analyse import analyse
 from visibility.boundaries import load_stations, load_wards
-from visibility.cli import main
+from builders import run_cli as run
 from visibility.ingest import ingest_file
 from visibility.plan.compare import compare, render_table, shared_scope, write_page
 from visibility.plan.pattern import parse_pattern
@@ -39,8 +38,6 @@ hours = "12:00-14:00"
 CAR = FOOT.replace('name = "perfect foot"', 'name = "by car"').replace('style = "foot"', 'style = "vehicle"')
 
 
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")

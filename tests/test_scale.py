@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
 from visibility.analyse import BATCH_ROWS, MemoryPlan, analyse, open_scope, stream_fixes
 from visibility.boundaries import load_stations, load_wards
-from visibility.cli import main
+from builders import run_cli as run
 from visibility.demo import run_demo, sample_dirs
 from visibility.errors import MemoryLimitError, StoreError
 from visibility.partitions import export_store, import_store
@@ -47,8 +46,6 @@ def results(store):
     return {q: store.con.execute(q.format("")).fetchall() for q in (SHIFTS, FIXES, PRESENCE)}
 
 
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 # -- bounded memory ----------------------------------------------------------------------------
