@@ -84,6 +84,9 @@ con.execute("CREATE TABLE shifts AS SELECT officer_id, start::TIMESTAMPTZ AS sta
             "\"end\"::TIMESTAMPTZ AS end_ts FROM read_csv(?, all_varchar = true)", [p("shifts.csv")])
 con.execute(f"CREATE TABLE fixes AS SELECT DISTINCT ON (officer_id, timestamp) officer_id, "
             f"timestamp AS ts, lat, lon, accuracy_m FROM read_parquet(?)", [p("fixes.parquet")])
+# Great-circle distance in metres (the mean Earth radius, as visibility uses).
+con.execute("CREATE MACRO hav_m(la1, lo1, la2, lo2) AS 2 * 6371008.8 * asin(sqrt(sin(radians(la2 - la1) "
+            "/ 2) ^ 2 + cos(radians(la1)) * cos(radians(la2)) * sin(radians(lo2 - lo1) / 2) ^ 2))")
 steps = [
     # fixes in shifts
     '''CREATE TABLE f AS SELECT row_number() OVER () AS id, s.officer_id, s.start_ts, s.end_ts,
@@ -96,18 +99,15 @@ steps = [
     '''CREATE TABLE fs AS SELECT DISTINCT f.id FROM f JOIN stations s
        ON f.lat BETWEEN s.lat - s.radius_m / 111000.0 AND s.lat + s.radius_m / 111000.0
       AND f.lon BETWEEN s.lon - s.radius_m / 60000.0 AND s.lon + s.radius_m / 60000.0
-       WHERE 2 * 6371008.8 * asin(sqrt(sin(radians(s.lat - f.lat) / 2) ^ 2 + cos(radians(f.lat))
-             * cos(radians(s.lat)) * sin(radians(s.lon - f.lon) / 2) ^ 2)) <= s.radius_m''',
+       WHERE hav_m(f.lat, f.lon, s.lat, s.lon) <= s.radius_m''',
     # reliability: accuracy, then spikes against both neighbours
     '''CREATE TABLE r AS
        WITH n AS (SELECT f.*, lag(t) OVER w AS t0, lag(lat) OVER w AS lat0, lag(lon) OVER w AS lon0,
                          lead(t) OVER w AS t1, lead(lat) OVER w AS lat1, lead(lon) OVER w AS lon1
                   FROM f WINDOW w AS (PARTITION BY officer_id, start_ts ORDER BY t))
        SELECT *, coalesce(accuracy_m > 100, false) OR coalesce(
-                 (2 * 6371008.8 * asin(sqrt(sin(radians(lat - lat0) / 2) ^ 2 + cos(radians(lat0)) * cos(radians(lat))
-                   * sin(radians(lon - lon0) / 2) ^ 2))) / nullif(t - t0, 0) > 200 / 3.6
-             AND (2 * 6371008.8 * asin(sqrt(sin(radians(lat1 - lat) / 2) ^ 2 + cos(radians(lat)) * cos(radians(lat1))
-                   * sin(radians(lon1 - lon) / 2) ^ 2))) / nullif(t1 - t, 0) > 200 / 3.6, false) AS bad
+                 hav_m(lat0, lon0, lat, lon) / nullif(t - t0, 0) > 200 / 3.6
+             AND hav_m(lat, lon, lat1, lon1) / nullif(t1 - t, 0) > 200 / 3.6, false) AS bad
        FROM n''',
     # speed over reliable neighbours (window 1, not across a gap over 120 s), state, owned time
     '''CREATE TABLE result AS
@@ -117,10 +117,8 @@ steps = [
                   FROM r WHERE NOT bad WINDOW w AS (PARTITION BY officer_id, start_ts ORDER BY t)),
        sp AS (SELECT id,
                 CASE WHEN coalesce(t - t0 <= 120, false) OR coalesce(t1 - t <= 120, false) THEN
-                  (CASE WHEN t - t0 <= 120 THEN 2 * 6371008.8 * asin(sqrt(sin(radians(lat - lat0) / 2) ^ 2
-                     + cos(radians(lat0)) * cos(radians(lat)) * sin(radians(lon - lon0) / 2) ^ 2)) ELSE 0 END
-                 + CASE WHEN t1 - t <= 120 THEN 2 * 6371008.8 * asin(sqrt(sin(radians(lat1 - lat) / 2) ^ 2
-                     + cos(radians(lat)) * cos(radians(lat1)) * sin(radians(lon1 - lon) / 2) ^ 2)) ELSE 0 END)
+                  (CASE WHEN t - t0 <= 120 THEN hav_m(lat0, lon0, lat, lon) ELSE 0 END
+                 + CASE WHEN t1 - t <= 120 THEN hav_m(lat, lon, lat1, lon1) ELSE 0 END)
                  / nullif(CASE WHEN t1 - t <= 120 THEN t1 ELSE t END - CASE WHEN t - t0 <= 120 THEN t0 ELSE t END, 0)
                 ELSE 0 END AS speed
               FROM g),
